@@ -29,6 +29,7 @@ __all__ = [
     "IlmsError",
     "InvalidRequest",
     "InvalidStructure",
+    "MalformedData",
     "NotAcceptable",
     "NotFound",
     "RemoteError",
@@ -102,3 +103,10 @@ class FeatureNotImplemented(IlmsError):
 class RemoteError(IlmsError):
     status = 502
     sdmx_code = 500
+
+
+class MalformedData(InvalidRequest):
+    """A data message that cannot be read at all (not well-formed, truncated, not SDMX).
+
+    ``where`` names the file and the line/column, CSV row or sheet cell.
+    """
