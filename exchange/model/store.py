@@ -49,7 +49,7 @@ def ref_of(kind: Kind, obj: Any) -> ArtefactRef:
 class StructureStore:
     """All artefacts by reference, with lookups the REST service and the data path need."""
 
-    def __init__(self, message: Any) -> None:
+    def __init__(self, message: Any, *, strict: bool = True) -> None:
         self._message = message
         self._by_ref: dict[ArtefactRef, Any] = {}
         for kind, name in _MESSAGE_FIELD.items():
@@ -60,16 +60,21 @@ class StructureStore:
                     else Kind.AGENCY_SCHEME)
             self._by_ref[ref_of(kind, scheme)] = scheme
         self._schemas: dict[ArtefactRef, Schema] = {}
-        self.check_references()
+        if strict:
+            self.check_references()
 
     @classmethod
-    def from_message_bytes(cls, body: bytes) -> StructureStore:
-        """Read one SDMX-ML (or SDMX-JSON) structure message with sdmx1."""
+    def from_message_bytes(cls, body: bytes, *, strict: bool = True) -> StructureStore:
+        """Read one SDMX-ML (or SDMX-JSON) structure message with sdmx1.
+
+        ``strict=False`` accepts references to artefacts the message does not hold, as other
+        agencies' structure files often have (a DSD without its codelists).
+        """
         try:
             message = sdmx.read_sdmx(io.BytesIO(body))
         except Exception as exc:  # sdmx1 raises many kinds; all mean the same to us
             raise InvalidStructure(f"sdmx1 cannot read the structures: {exc}") from exc
-        return cls(message)
+        return cls(message, strict=strict)
 
     # -- lookups -----------------------------------------------------------------------------
     @property
@@ -118,6 +123,22 @@ class StructureStore:
             flow = self.get(ref)
             self._schemas[ref] = build_schema(flow.structure, flow, self.constraints_for(flow))
         return self._schemas[ref]
+
+    def dsd_schema(self, ident: str, agency: str | None = None) -> Schema:
+        """The resolved schema of a bare DSD (no dataflow, no constraints)."""
+        for ref, obj in self._by_ref.items():
+            if ref.kind is Kind.DATA_STRUCTURE and ref.id == ident and agency in (None, ref.agency):
+                return build_schema(obj, None, [])
+        raise NotFound(f"no data structure {ident}")
+
+    def schema_for(self, text: str) -> Schema:
+        """A schema by dataflow or DSD reference text (``ECB:ECB_EXR1(1.0)``, a URN, or an id)."""
+        ident = text.rsplit("=", 1)[-1]
+        try:
+            return self.schema(ident)
+        except NotFound:
+            ref = ArtefactRef.parse(Kind.DATA_STRUCTURE, ident)
+            return self.dsd_schema(ref.id, ref.agency if ":" in ident or "," in ident else None)
 
     def constraints_for(self, flow: Any) -> list[Any]:
         """Allowed content constraints attached to the dataflow or its DSD."""

@@ -63,3 +63,8 @@ def load_store(root: Path | None = None) -> StructureStore:
 def export_message(root: Path | None = None) -> bytes:
     """Everything as one SDMX-ML 2.1 structure message."""
     return structure_message(collect_artefacts(root or default_root()))
+
+
+def store_from_file(path: Path) -> StructureStore:
+    """A store from any SDMX-ML or SDMX-JSON structure message (another agency's, say)."""
+    return StructureStore.from_message_bytes(path.read_bytes(), strict=False)
