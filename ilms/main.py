@@ -8,8 +8,8 @@ import sys
 import click
 
 from exchange.errors import IlmsError
-from ilms.structures import structures
 from ilms.serve import serve
+from ilms.structures import structures
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +17,9 @@ from ilms.serve import serve
 @click.version_option(package_name="ilms-exchange")
 def cli(verbose: bool) -> None:
     """ILMS Exchange: SDMX data exchange for the ILO International Labour Migration Statistics."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
 
 
 cli.add_command(structures)

@@ -8,7 +8,11 @@ import click
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--database", default=None, help="Database URL (default: $ILMS_DATABASE_URL or sqlite:///ilms.db).")
+@click.option(
+    "--database",
+    default=None,
+    help="Database URL (default: $ILMS_DATABASE_URL or sqlite:///ilms.db).",
+)
 def serve(host: str, port: int, database: str | None) -> None:
     """Start the SDMX-REST web service."""
     import uvicorn  # noqa: PLC0415 - only this command needs it

@@ -14,7 +14,9 @@ from exchange.services import generate_structures, ilo_import
 from exchange.services.structures import default_root, export_message, load_store
 
 ROOT_OPTION = click.option(
-    "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Project folder holding dsd/ and codelists/ (default: this installation).",
 )
 
@@ -53,7 +55,9 @@ def _describe(schema: Schema, max_codes: int) -> list[str]:
         if attr.related_dimensions:
             where += f" ({', '.join(attr.related_dimensions)})"
         status = "mandatory" if attr.required else "conditional"
-        lines.append(f"  {attr.id:<18} {status:<11} {where:<40} {attr.codelist or attr.text_type or ''}")
+        lines.append(
+            f"  {attr.id:<18} {status:<11} {where:<40} {attr.codelist or attr.text_type or ''}"
+        )
     if schema.units:
         lines += ["", "units: " + ", ".join(f"{k}={v}" for k, v in schema.units.items())]
     return lines
@@ -69,10 +73,20 @@ def show(dataflow: str, max_codes: int, root: Path | None) -> None:
 
 
 @structures.command()
-@click.option("--format", "fmt", type=click.Choice(["sdmx-ml", "sdmx-json"]), default="sdmx-ml",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="File to write (default: standard output).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["sdmx-ml", "sdmx-json"]),
+    default="sdmx-ml",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
 @ROOT_OPTION
 def export(fmt: str, output: Path | None, root: Path | None) -> None:
     """Export every structure as one structure message."""
@@ -103,8 +117,10 @@ def check(root: Path | None) -> None:
     base = root or default_root()
     problems = generate_structures.stale(base)
     if problems:
-        raise InvalidStructure("generated files are stale (run `ilms structures generate`): "
-                               + "; ".join(problems[:10]))
+        raise InvalidStructure(
+            "generated files are stale (run `ilms structures generate`): "
+            + "; ".join(problems[:10])
+        )
     store = load_store(base)
     click.echo(f"{len(store.refs)} artefacts, all references resolve, dsd/ is up to date")
 
@@ -120,7 +136,9 @@ def import_ilo(source: str, root: Path | None) -> None:
     result = ilo_import.import_ilo(source, base / "codelists", wanted | existing)
     for path in result.written:
         click.echo(f"updated {path.name}")
-    click.echo(f"{len(result.written)} updated, {len(result.unchanged)} unchanged, "
-               f"{len(result.ignored)} not used by ILMS")
+    click.echo(
+        f"{len(result.written)} updated, {len(result.unchanged)} unchanged, "
+        f"{len(result.ignored)} not used by ILMS"
+    )
     written, removed = generate_structures.generate(base)
     click.echo(f"dsd/: {written} files written, {removed} removed")

@@ -27,7 +27,9 @@ def fetch(
     try:
         with (
             httpx.Client(timeout=timeout, follow_redirects=True, transport=transport) as client,
-            client.stream("GET", url, headers={"Accept": accept, "Accept-Encoding": "gzip"}) as response,
+            client.stream(
+                "GET", url, headers={"Accept": accept, "Accept-Encoding": "gzip"}
+            ) as response,
         ):
             if response.status_code >= 400:
                 raise RemoteError(f"{url} answered HTTP {response.status_code}")

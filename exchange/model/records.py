@@ -40,8 +40,14 @@ class Action(str, Enum):
         if not text:
             return cls.APPEND
         word = text.strip().lower()
-        aliases = {"a": cls.APPEND, "merge": cls.APPEND, "m": cls.APPEND, "r": cls.REPLACE,
-                   "d": cls.DELETE, "i": cls.INFORMATION}
+        aliases = {
+            "a": cls.APPEND,
+            "merge": cls.APPEND,
+            "m": cls.APPEND,
+            "r": cls.REPLACE,
+            "d": cls.DELETE,
+            "i": cls.INFORMATION,
+        }
         if word in aliases:
             return aliases[word]
         for action in cls:

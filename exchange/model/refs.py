@@ -48,7 +48,9 @@ _URN_PARTS: dict[Kind, tuple[str, str]] = {
 }
 
 _ID = r"[A-Za-z0-9_@$\-]+"
-_REF_RE = re.compile(rf"^(?:(?P<agency>{_ID}(?:\.{_ID})*):)?(?P<id>{_ID})(?:\((?P<version>[0-9.]+)\))?$")
+_REF_RE = re.compile(
+    rf"^(?:(?P<agency>{_ID}(?:\.{_ID})*):)?(?P<id>{_ID})(?:\((?P<version>[0-9.]+)\))?$"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -82,5 +84,7 @@ class ArtefactRef:
             return cls(kind, agency, ident, version)
         match = _REF_RE.match(text.strip())
         if not match:
-            raise InvalidRequest(f"not an artefact reference: {text!r} (expected AGENCY:ID(VERSION))")
+            raise InvalidRequest(
+                f"not an artefact reference: {text!r} (expected AGENCY:ID(VERSION))"
+            )
         return cls(kind, match["agency"] or default_agency, match["id"], match["version"] or "1.0")

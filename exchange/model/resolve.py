@@ -29,7 +29,11 @@ def _ref(kind: Kind, obj: Any) -> ArtefactRef:
 
 
 def _names(obj: Any) -> Mapping[str, str]:
-    return MappingProxyType(dict(obj.name.localizations)) if obj is not None and obj.name else MappingProxyType({})
+    return (
+        MappingProxyType(dict(obj.name.localizations))
+        if obj is not None and obj.name
+        else MappingProxyType({})
+    )
 
 
 def _representation(component: Any) -> Any:
@@ -42,9 +46,13 @@ def _representation(component: Any) -> Any:
 def _concept_text(component: Any) -> str:
     concept = component.concept_identity
     if concept is None:
-        return component.id
+        return str(component.id)
     scheme = concept.get_scheme() if hasattr(concept, "get_scheme") else None
-    return f"{_ref(Kind.CONCEPT_SCHEME, scheme)}.{concept.id}" if scheme is not None else str(concept.id)
+    return (
+        f"{_ref(Kind.CONCEPT_SCHEME, scheme)}.{concept.id}"
+        if scheme is not None
+        else str(concept.id)
+    )
 
 
 def _facets(rep: Any) -> tuple[str | None, int | None]:
@@ -69,11 +77,15 @@ def allowed_values(constraints: Iterable[Any]) -> dict[str, frozenset[str]]:
                 values = frozenset(str(v.value) for v in selection.values)
                 if not selection.included:
                     continue
-                allowed[component.id] = allowed[component.id] & values if component.id in allowed else values
+                allowed[component.id] = (
+                    allowed[component.id] & values if component.id in allowed else values
+                )
     return allowed
 
 
-def _component(component: Any, role: Role, allowed: Mapping[str, frozenset[str]], **extra: Any) -> Component:
+def _component(
+    component: Any, role: Role, allowed: Mapping[str, frozenset[str]], **extra: Any
+) -> Component:
     rep = _representation(component)
     codelist = getattr(rep, "enumerated", None) if rep is not None else None
     codes: frozenset[str] | None = None
@@ -85,12 +97,21 @@ def _component(component: Any, role: Role, allowed: Mapping[str, frozenset[str]]
             codes = codes & allowed[component.id]
     text_type, max_length = _facets(rep)
     return Component(
-        id=component.id, role=role, concept=_concept_text(component), codelist=codelist_ref, codes=codes,
-        text_type=text_type, max_length=max_length, names=_names(component.concept_identity), **extra,
+        id=component.id,
+        role=role,
+        concept=_concept_text(component),
+        codelist=codelist_ref,
+        codes=codes,
+        text_type=text_type,
+        max_length=max_length,
+        names=_names(component.concept_identity),
+        **extra,
     )
 
 
-def _attachment(attribute: Any, dimension_ids: tuple[str, ...], time_id: str | None) -> tuple[Attachment, tuple[str, ...]]:
+def _attachment(
+    attribute: Any, dimension_ids: tuple[str, ...], time_id: str | None
+) -> tuple[Attachment, tuple[str, ...]]:
     relation = attribute.related_to
     if isinstance(relation, v21.PrimaryMeasureRelationship):
         return Attachment.OBSERVATION, ()
@@ -120,16 +141,27 @@ def build_schema(dsd: Any, flow: Any | None, constraints: Iterable[Any]) -> Sche
     attributes = []
     for attr in dsd.attributes.components:
         attachment, related = _attachment(attr, dimension_ids, time.id if time else None)
-        attributes.append(_component(
-            attr, Role.ATTRIBUTE, allowed, required=attr.usage_status == v21.UsageStatus.mandatory,
-            attachment=attachment, related_dimensions=related,
-        ))
+        attributes.append(
+            _component(
+                attr,
+                Role.ATTRIBUTE,
+                allowed,
+                required=attr.usage_status == v21.UsageStatus.mandatory,
+                attachment=attachment,
+                related_dimensions=related,
+            )
+        )
     measure = _component(dsd.measures.components[0], Role.MEASURE, allowed)
-    annotations = {str(a.type): str(a.title) for a in (flow.annotations if flow is not None else []) if a.type}
+    annotations = {
+        str(a.type): str(a.title) for a in (flow.annotations if flow is not None else []) if a.type
+    }
     return Schema(
         dsd=_ref(Kind.DATA_STRUCTURE, dsd),
         dataflow=_ref(Kind.DATAFLOW, flow) if flow is not None else None,
         names=_names(flow if flow is not None else dsd),
-        dimensions=tuple(dimensions), time_dimension=time, measure=measure,
-        attributes=tuple(attributes), annotations=MappingProxyType(annotations),
+        dimensions=tuple(dimensions),
+        time_dimension=time,
+        measure=measure,
+        attributes=tuple(attributes),
+        annotations=MappingProxyType(annotations),
     )

@@ -26,7 +26,7 @@ class Role(str, Enum):
 
 
 class Attachment(str, Enum):
-    """Where an attribute's value is reported (SDMX 2.1 Section 2, §3.4.2 attribute relationship)."""
+    """Where an attribute value is reported (SDMX 2.1 Section 2, §3.4.2, relationship)."""
 
     DATASET = "dataset"
     GROUP = "group"
@@ -74,7 +74,9 @@ class Schema:
 
     @property
     def name(self) -> str:
-        return self.names.get("en") or next(iter(self.names.values()), str(self.dataflow or self.dsd))
+        return self.names.get("en") or next(
+            iter(self.names.values()), str(self.dataflow or self.dsd)
+        )
 
     @property
     def dimension_ids(self) -> tuple[str, ...]:

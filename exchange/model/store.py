@@ -56,8 +56,11 @@ class StructureStore:
             for obj in getattr(message, name).values():
                 self._by_ref[ref_of(kind, obj)] = obj
         for scheme in message.organisation_scheme.values():
-            kind = (Kind.DATA_PROVIDER_SCHEME if isinstance(scheme, sdmx_common.DataProviderScheme)
-                    else Kind.AGENCY_SCHEME)
+            kind = (
+                Kind.DATA_PROVIDER_SCHEME
+                if isinstance(scheme, sdmx_common.DataProviderScheme)
+                else Kind.AGENCY_SCHEME
+            )
             self._by_ref[ref_of(kind, scheme)] = scheme
         self._schemas: dict[ArtefactRef, Schema] = {}
         if strict:
@@ -87,18 +90,29 @@ class StructureStore:
         except KeyError:
             raise NotFound(f"no {ref.kind.value} {ref}") from None
 
-    def find(self, kind: Kind, agency: str = "all", ident: str = "all", version: str = "all") -> list[Any]:
+    def find(
+        self, kind: Kind, agency: str = "all", ident: str = "all", version: str = "all"
+    ) -> list[Any]:
         """Artefacts matching an SDMX-REST style query (``all``/``*`` wildcards, ``latest``)."""
+
         def ok(value: str, wanted: str) -> bool:
             return wanted in ("all", "*", "latest") or value in wanted.split("+")
 
-        found = [(r, o) for r, o in self._by_ref.items()
-                 if r.kind is kind and ok(r.agency, agency) and ok(r.id, ident) and ok(r.version, version)]
+        found = [
+            (r, o)
+            for r, o in self._by_ref.items()
+            if r.kind is kind
+            and ok(r.agency, agency)
+            and ok(r.id, ident)
+            and ok(r.version, version)
+        ]
         if version == "latest":
             newest: dict[tuple[str, str], tuple[ArtefactRef, Any]] = {}
             for r, o in found:
                 key = (r.agency, r.id)
-                if key not in newest or _version_key(r.version) > _version_key(newest[key][0].version):
+                if key not in newest or _version_key(r.version) > _version_key(
+                    newest[key][0].version
+                ):
                     newest[key] = (r, o)
             found = list(newest.values())
         return [o for _, o in sorted(found, key=lambda item: item[0])]
@@ -107,7 +121,7 @@ class StructureStore:
         return self.find(Kind.DATAFLOW)
 
     def dataflow_ref(self, text: str) -> ArtefactRef:
-        """Resolve ``DF_X``, ``ILO:DF_X(1.0)`` or ``ILO,DF_X,1.0``; ``X`` alone is tried as ``DF_X``."""
+        """Resolve ``DF_X``, ``ILO:DF_X(1.0)``, ``ILO,DF_X,1.0``; bare ``X`` is tried as ``DF_X``."""
         ref = ArtefactRef.parse(Kind.DATAFLOW, text)
         if ref in self._by_ref:
             return ref
@@ -143,8 +157,12 @@ class StructureStore:
     def constraints_for(self, flow: Any) -> list[Any]:
         """Allowed content constraints attached to the dataflow or its DSD."""
         targets = {id(flow), id(flow.structure)}
-        return [c for c in self._message.constraint.values()
-                if c.role.role == v21.ConstraintRoleType.allowable and any(id(t) in targets for t in c.content)]
+        return [
+            c
+            for c in self._message.constraint.values()
+            if c.role.role == v21.ConstraintRoleType.allowable
+            and any(id(t) in targets for t in c.content)
+        ]
 
     def codelist(self, ident: str, agency: str = "ILO", version: str = "1.0") -> Any:
         return self.get(ArtefactRef(Kind.CODELIST, agency, ident, version))
@@ -152,8 +170,11 @@ class StructureStore:
     # -- integrity ---------------------------------------------------------------------------
     def check_references(self) -> None:
         """Fail on any reference to an artefact that is not in the store."""
-        problems = [f"{owner} references missing {target}" for owner, target in self._references()
-                    if target not in self._by_ref]
+        problems = [
+            f"{owner} references missing {target}"
+            for owner, target in self._references()
+            if target not in self._by_ref
+        ]
         if problems:
             raise InvalidStructure("dangling references: " + "; ".join(sorted(set(problems))[:20]))
 
@@ -189,7 +210,11 @@ def _dsd_targets(dsd: Any) -> Iterable[ArtefactRef]:
         concept = component.concept_identity
         if concept is not None:
             scheme = concept.get_scheme() if hasattr(concept, "get_scheme") else None
-            if scheme is None or getattr(scheme, "is_external_reference", False) and not len(scheme):
+            if (
+                scheme is None
+                or (getattr(scheme, "is_external_reference", False)
+                and not len(scheme))
+            ):
                 yield ArtefactRef(Kind.CONCEPT_SCHEME, "?", f"(scheme of concept {concept.id})")
             else:
                 yield ref_of(Kind.CONCEPT_SCHEME, scheme)

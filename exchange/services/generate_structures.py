@@ -70,12 +70,18 @@ class Catalogue:
     def load(cls, root: Path) -> Catalogue:
         ilo_files = sorted(str(p) for p in (root / "codelists").glob("*.xml"))
         if not ilo_files:
-            raise InvalidStructure("no codelists: run `ilms structures import-ilo FILE` first",
-                                   where=str(root / "codelists"))
+            raise InvalidStructure(
+                "no codelists: run `ilms structures import-ilo FILE` first",
+                where=str(root / "codelists"),
+            )
         with (root / "dsd/ilms-mirror-pairs.csv").open(newline="", encoding="utf-8") as handle:
             pairs = list(csv.DictReader(handle))
-        return cls(read_tables(root / "dsd/ilms-tables.csv"),
-                   read_providers(root / "dsd/ilms-providers.csv"), pairs, read_item_schemes(ilo_files))
+        return cls(
+            read_tables(root / "dsd/ilms-tables.csv"),
+            read_providers(root / "dsd/ilms-providers.csv"),
+            pairs,
+            read_item_schemes(ilo_files),
+        )
 
     def codes(self, codelist: str) -> list[Item]:
         if codelist not in self.schemes:
@@ -87,7 +93,9 @@ class Catalogue:
         measures = {item.id for item in self.codes("CL_MEASURE")}
         missing = [t.id for t in self.tables if t.measure not in measures]
         if missing:
-            log.warning("not generated, MEASURE code not in ILO's CL_MEASURE yet: %s", ", ".join(missing))
+            log.warning(
+                "not generated, MEASURE code not in ILO's CL_MEASURE yet: %s", ", ".join(missing)
+            )
         return [t for t in self.tables if t.measure in measures]
 
 
@@ -102,8 +110,13 @@ def _dsds(cat: Catalogue, tables: list[Table]) -> list[Artefact]:
     for signature, classifications in sorted(signatures.items()):
         names = comp.dsd_names(classifications, concept_names)
         element = sb.data_structure(
-            signature, names, comp.dimensions(classifications), comp.TIME, comp.ATTRIBUTES,
-            comp.OBS_VALUE, annotations=[("MAXTEXTATTRIBUTELENGTH", "1024")],
+            signature,
+            names,
+            comp.dimensions(classifications),
+            comp.TIME,
+            comp.ATTRIBUTES,
+            comp.OBS_VALUE,
+            annotations=[("MAXTEXTATTRIBUTELENGTH", "1024")],
         )
         out.append(_artefact(Kind.DATA_STRUCTURE, element))
     out.append(_artefact(Kind.DATA_STRUCTURE, comp.mirror_dsd()))
@@ -131,25 +144,45 @@ def _flow_artefacts(cat: Catalogue, table: Table) -> list[Artefact]:
         "MEASURE": [table.measure],
     }
     for classification in table.classifications:
-        codes = [i.id for i in cat.codes(f"CL_{classification}") if table.allowed_code(classification, i.id)]
+        codes = [
+            i.id
+            for i in cat.codes(f"CL_{classification}")
+            if table.allowed_code(classification, i.id)
+        ]
         if not codes:
-            raise InvalidStructure(f"{table.id}: no {classification} code of versions "
-                                   f"{table.versions[classification]} in CL_{classification}")
+            raise InvalidStructure(
+                f"{table.id}: no {classification} code of versions "
+                f"{table.versions[classification]} in CL_{classification}"
+            )
         key_values[classification] = codes
-    constraint = sb.allowed_constraint(table.constraint_id, {"en": f"Allowed content of {table.id}"},
-                                       table.dataflow_id, key_values)
-    categorisation = sb.categorisation(f"CAT_{table.dataflow_id}", {"en": f"{table.id} in {table.module}"},
-                                       table.dataflow_id, CATEGORY_SCHEME, table.module)
-    return [_artefact(Kind.DATAFLOW, flow), _artefact(Kind.CONTENT_CONSTRAINT, constraint),
-            _artefact(Kind.CATEGORISATION, categorisation)]
+    constraint = sb.allowed_constraint(
+        table.constraint_id, {"en": f"Allowed content of {table.id}"}, table.dataflow_id, key_values
+    )
+    categorisation = sb.categorisation(
+        f"CAT_{table.dataflow_id}",
+        {"en": f"{table.id} in {table.module}"},
+        table.dataflow_id,
+        CATEGORY_SCHEME,
+        table.module,
+    )
+    return [
+        _artefact(Kind.DATAFLOW, flow),
+        _artefact(Kind.CONTENT_CONSTRAINT, constraint),
+        _artefact(Kind.CATEGORISATION, categorisation),
+    ]
 
 
 def _mirror_flow(cat: Catalogue) -> list[Artefact]:
-    flow = sb.dataflow("DF_ILMS_MIRROR", {"en": "Mirror statistics of labour migration: origin vs destination "
-                                                "[ILMS extension]"}, "ILMS_MIRROR",
-                       annotations=[("ILMS_MODULE", "MIRROR")])
+    flow = sb.dataflow(
+        "DF_ILMS_MIRROR",
+        {"en": "Mirror statistics of labour migration: origin vs destination [ILMS extension]"},
+        "ILMS_MIRROR",
+        annotations=[("ILMS_MODULE", "MIRROR")],
+    )
     constraint = sb.allowed_constraint(
-        "CR_DF_ILMS_MIRROR", {"en": "Allowed content of the mirror view"}, "DF_ILMS_MIRROR",
+        "CR_DF_ILMS_MIRROR",
+        {"en": "Allowed content of the mirror view"},
+        "DF_ILMS_MIRROR",
         {"FREQ": ["A"], "MIRROR_PAIR": [p["id"] for p in cat.pairs]},
     )
     return [_artefact(Kind.DATAFLOW, flow), _artefact(Kind.CONTENT_CONSTRAINT, constraint)]
@@ -159,25 +192,47 @@ def _schemes(cat: Catalogue, tables: list[Table]) -> list[Artefact]:
     areas = {i.id: _names(i) for i in cat.codes("CL_AREA")}
     unknown = [p.id for p in cat.providers if p.id not in areas]
     if unknown:
-        raise InvalidStructure(f"providers not in CL_AREA: {', '.join(unknown)}", where="ilms-providers.csv")
-    categories = sb.item_scheme("CategoryScheme", "Category", CATEGORY_SCHEME,
-                                {"en": "ILMS: International Labour Migration Statistics"},
-                                [(m, {"en": title}, []) for m, title in MODULES.items()])
-    providers = sb.item_scheme("DataProviderScheme", "DataProvider", "DATA_PROVIDERS",
-                               {"en": "ILMS reporting countries"},
-                               [(p.id, areas[p.id], [("REGION", p.region)]) for p in cat.providers],
-                               is_final=False)
-    agencies = sb.item_scheme("AgencyScheme", "Agency", "AGENCIES", {"en": "SDMX agency scheme"},
-                              [(AGENCY, {"en": "International Labour Organization"}, [])],
-                              agency="SDMX", is_final=False)
-    out = [_artefact(Kind.CATEGORY_SCHEME, categories), _artefact(Kind.DATA_PROVIDER_SCHEME, providers),
-           _artefact(Kind.AGENCY_SCHEME, agencies)]
+        raise InvalidStructure(
+            f"providers not in CL_AREA: {', '.join(unknown)}", where="ilms-providers.csv"
+        )
+    categories = sb.item_scheme(
+        "CategoryScheme",
+        "Category",
+        CATEGORY_SCHEME,
+        {"en": "ILMS: International Labour Migration Statistics"},
+        [(m, {"en": title}, []) for m, title in MODULES.items()],
+    )
+    providers = sb.item_scheme(
+        "DataProviderScheme",
+        "DataProvider",
+        "DATA_PROVIDERS",
+        {"en": "ILMS reporting countries"},
+        [(p.id, areas[p.id], [("REGION", p.region)]) for p in cat.providers],
+        is_final=False,
+    )
+    agencies = sb.item_scheme(
+        "AgencyScheme",
+        "Agency",
+        "AGENCIES",
+        {"en": "SDMX agency scheme"},
+        [(AGENCY, {"en": "International Labour Organization"}, [])],
+        agency="SDMX",
+        is_final=False,
+    )
+    out = [
+        _artefact(Kind.CATEGORY_SCHEME, categories),
+        _artefact(Kind.DATA_PROVIDER_SCHEME, providers),
+        _artefact(Kind.AGENCY_SCHEME, agencies),
+    ]
     for provider in cat.providers:
         for table in tables:
             if table.module in provider.modules:
                 element = sb.provision_agreement(
-                    f"PA_{provider.id}_{table.id}", {"en": f"{provider.id} reports {table.id}"},
-                    table.dataflow_id, provider.id)
+                    f"PA_{provider.id}_{table.id}",
+                    {"en": f"{provider.id} reports {table.id}"},
+                    table.dataflow_id,
+                    provider.id,
+                )
                 out.append(_artefact(Kind.PROVISION_AGREEMENT, element))
     return out
 
@@ -198,16 +253,24 @@ def build(root: Path) -> dict[Path, bytes]:
         path = Path(OUTPUT_DIRS[artefact.ref.kind]) / artefact.ref.filename
         if path in files:
             raise InvalidStructure(f"two generated artefacts share the file {path}")
-        files[path] = structure_message([artefact], hdr=header(prepared=PREPARED, ident="ILMS-GENERATED"))
+        files[path] = structure_message(
+            [artefact], hdr=header(prepared=PREPARED, ident="ILMS-GENERATED")
+        )
     return files
 
 
 def stale(root: Path) -> list[str]:
     """What ``generate`` would change: files missing, different or no longer generated."""
     wanted = build(root)
-    present = {p.relative_to(root) for d in set(OUTPUT_DIRS.values()) for p in (root / d).glob("*.xml")}
+    present = {
+        p.relative_to(root) for d in set(OUTPUT_DIRS.values()) for p in (root / d).glob("*.xml")
+    }
     problems = [f"missing {p}" for p in sorted(set(wanted) - present)]
-    problems += [f"outdated {p}" for p in sorted(set(wanted) & present) if (root / p).read_bytes() != wanted[p]]
+    problems += [
+        f"outdated {p}"
+        for p in sorted(set(wanted) & present)
+        if (root / p).read_bytes() != wanted[p]
+    ]
     problems += [f"not generated any more {p}" for p in sorted(present - set(wanted))]
     return problems
 

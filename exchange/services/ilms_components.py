@@ -31,7 +31,9 @@ ATTRIBUTES: tuple[ComponentSpec, ...] = (
     ComponentSpec("UNIT_MULT", ILOSTAT, "CL_UNIT_MULT", attached_to=("MEASURE",)),
     ComponentSpec("SOURCE", NOTES, text_type="String", max_length=1024, attached_to=_NOTE_KEY),
     ComponentSpec("NOTE_SOURCE", NOTES, text_type="String", max_length=1024, attached_to=_NOTE_KEY),
-    ComponentSpec("NOTE_INDICATOR", NOTES, text_type="String", max_length=1024, attached_to=_NOTE_KEY),
+    ComponentSpec(
+        "NOTE_INDICATOR", NOTES, text_type="String", max_length=1024, attached_to=_NOTE_KEY
+    ),
     ComponentSpec("NOTE_CLASSIF", NOTES, text_type="String", max_length=1024),
     ComponentSpec("DECIMALS", ILOSTAT, "CL_DECIMALS"),
     ComponentSpec("UPPER_BOUND", ILOSTAT, text_type="String", max_length=1024),
@@ -41,10 +43,17 @@ ATTRIBUTES: tuple[ComponentSpec, ...] = (
 
 def dimensions(classifications: Sequence[str]) -> list[ComponentSpec]:
     """REF_AREA, FREQ, MEASURE, then one dimension per classification type (time comes last)."""
-    return [REF_AREA, FREQ, MEASURE, *(ComponentSpec(c, CLASSIF, f"CL_{c}") for c in classifications)]
+    return [
+        REF_AREA,
+        FREQ,
+        MEASURE,
+        *(ComponentSpec(c, CLASSIF, f"CL_{c}") for c in classifications),
+    ]
 
 
-def dsd_names(classifications: Sequence[str], concept_names: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+def dsd_names(
+    classifications: Sequence[str], concept_names: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
     """``ILMS tables by Sex, Age, Place of birth`` in each language ILO names the concepts in."""
     words = {"en": "ILMS tables by", "fr": "Tableaux ILMS par", "es": "Cuadros ILMS por"}
     names = {}
@@ -67,14 +76,24 @@ def mirror_dsd() -> Element:
         ComponentSpec("MIRROR_MEASURE", ILMS, "CL_MIRROR_MEASURE"),
     ]
     attributes = (
-        ComponentSpec("SOURCE_DATAFLOWS", ILMS, text_type="String", max_length=1024,
-                      attached_to=("REF_AREA", "COUNTERPART_AREA", "MIRROR_PAIR")),
+        ComponentSpec(
+            "SOURCE_DATAFLOWS",
+            ILMS,
+            text_type="String",
+            max_length=1024,
+            attached_to=("REF_AREA", "COUNTERPART_AREA", "MIRROR_PAIR"),
+        ),
         ComponentSpec("OBS_STATUS", ILOSTAT, "CL_OBS_STATUS"),
         ComponentSpec("UNIT_MULT", ILOSTAT, "CL_UNIT_MULT", attached_to=("MIRROR_MEASURE",)),
     )
     return sb.data_structure(
-        "ILMS_MIRROR", {"en": "ILMS mirror statistics: origin vs destination [ILMS extension]"},
-        dims, TIME, attributes, OBS_VALUE, annotations=[("ILMS_EXTENSION", "Y")],
+        "ILMS_MIRROR",
+        {"en": "ILMS mirror statistics: origin vs destination [ILMS extension]"},
+        dims,
+        TIME,
+        attributes,
+        OBS_VALUE,
+        annotations=[("ILMS_EXTENSION", "Y")],
     )
 
 
@@ -97,17 +116,51 @@ ILMS_CONCEPTS = (
 def extension_schemes(pairs: Sequence[Mapping[str, str]]) -> list[tuple[Kind, Element]]:
     """``CL_MIRROR_PAIR``, ``CL_MIRROR_MEASURE`` and ``CS_ILMS``, each marked as an extension."""
     pair_items = [
-        (p["id"], {"en": p["name"]},
-         [("ORIGIN_DATAFLOW", f"DF_{p['origin']}"), ("DESTINATION_DATAFLOW", f"DF_{p['destination']}")])
+        (
+            p["id"],
+            {"en": p["name"]},
+            [
+                ("ORIGIN_DATAFLOW", f"DF_{p['origin']}"),
+                ("DESTINATION_DATAFLOW", f"DF_{p['destination']}"),
+            ],
+        )
         for p in pairs
     ]
     return [
-        (Kind.CODELIST, sb.item_scheme("Codelist", "Code", "CL_MIRROR_PAIR", {"en": "Mirror pair of ILMS tables"},
-                                       pair_items, annotations=[_EXTENSION], description=_NOT_ILO)),
-        (Kind.CODELIST, sb.item_scheme("Codelist", "Code", "CL_MIRROR_MEASURE", {"en": "Mirror measure"},
-                                       [(c, {"en": n}, []) for c, n in MIRROR_MEASURES],
-                                       annotations=[_EXTENSION], description=_NOT_ILO)),
-        (Kind.CONCEPT_SCHEME, sb.item_scheme("ConceptScheme", "Concept", ILMS, {"en": "ILMS extension concepts"},
-                                             [(c, {"en": n}, []) for c, n in ILMS_CONCEPTS],
-                                             annotations=[_EXTENSION], description=_NOT_ILO)),
+        (
+            Kind.CODELIST,
+            sb.item_scheme(
+                "Codelist",
+                "Code",
+                "CL_MIRROR_PAIR",
+                {"en": "Mirror pair of ILMS tables"},
+                pair_items,
+                annotations=[_EXTENSION],
+                description=_NOT_ILO,
+            ),
+        ),
+        (
+            Kind.CODELIST,
+            sb.item_scheme(
+                "Codelist",
+                "Code",
+                "CL_MIRROR_MEASURE",
+                {"en": "Mirror measure"},
+                [(c, {"en": n}, []) for c, n in MIRROR_MEASURES],
+                annotations=[_EXTENSION],
+                description=_NOT_ILO,
+            ),
+        ),
+        (
+            Kind.CONCEPT_SCHEME,
+            sb.item_scheme(
+                "ConceptScheme",
+                "Concept",
+                ILMS,
+                {"en": "ILMS extension concepts"},
+                [(c, {"en": n}, []) for c, n in ILMS_CONCEPTS],
+                annotations=[_EXTENSION],
+                description=_NOT_ILO,
+            ),
+        ),
     ]

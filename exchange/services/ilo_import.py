@@ -2,8 +2,8 @@
 
 The day ILO adds a country to ``CL_AREA``, one command brings it in. Everything is checked before
 anything is written (well-formed, a 2.1 Structure message, valid against the official XSD, every
-artefact maintained by ILO, at least one artefact ILMS uses), and files are replaced atomically, so a
-bad input changes nothing. Artefacts are copied element for element: codes, names in every
+artefact maintained by ILO, at least one artefact ILMS uses), and files are replaced atomically, so
+a bad input changes nothing. Artefacts are copied element for element: codes, names in every
 language, parents and annotations stay exactly as ILO published them.
 """
 
@@ -45,27 +45,36 @@ def read_source(source: str, fetcher: Callable[[str], bytes] = fetch) -> bytes:
     return path.read_bytes()
 
 
-def select_artefacts(body: bytes, name: str, wanted: Iterable[str]) -> tuple[list[Artefact], list[str]]:
+def select_artefacts(
+    body: bytes, name: str, wanted: Iterable[str]
+) -> tuple[list[Artefact], list[str]]:
     """The artefacts of ``body`` to import, after every check; and the ids it ignores."""
     tree = parse_document(body, name=name)
-    artefacts = [a for a in iter_artefacts(tree, name=name)
-                 if a.ref.kind in (Kind.CODELIST, Kind.CONCEPT_SCHEME)]
+    artefacts = [
+        a
+        for a in iter_artefacts(tree, name=name)
+        if a.ref.kind in (Kind.CODELIST, Kind.CONCEPT_SCHEME)
+    ]
     errors = schema_errors(tree)
     if errors:
         shown = "; ".join(str(e) for e in errors[:5])
-        raise InvalidStructure(f"not valid against the SDMX-ML 2.1 schema ({len(errors)} errors): {shown}",
-                               where=name)
+        raise InvalidStructure(
+            f"not valid against the SDMX-ML 2.1 schema ({len(errors)} errors): {shown}", where=name
+        )
     foreign = sorted({a.ref.agency for a in artefacts} - {ILO_AGENCY})
     if foreign:
         raise InvalidStructure(
-            f"artefacts of agency {', '.join(foreign)}: import-ilo takes ILO artefacts only", where=name
+            f"artefacts of agency {', '.join(foreign)}: import-ilo takes ILO artefacts only",
+            where=name,
         )
     wanted_ids = set(wanted)
     chosen = [a for a in artefacts if a.ref.id in wanted_ids]
     if not chosen:
         found = ", ".join(sorted(a.ref.id for a in artefacts)) or "no codelists or concept schemes"
-        raise InvalidStructure(f"none of the codelists or concept schemes ILMS uses is here (found: {found})",
-                               where=name)
+        raise InvalidStructure(
+            f"none of the codelists or concept schemes ILMS uses is here (found: {found})",
+            where=name,
+        )
     return chosen, sorted(a.ref.id for a in artefacts if a.ref.id not in wanted_ids)
 
 
@@ -75,10 +84,10 @@ def write_atomically(files: dict[Path, bytes]) -> None:
     try:
         for path, content in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
-            staged.append((Path(tmp), path))
+            staged.append((Path(tmp_name), path))
         for tmp, path in staged:
             tmp.replace(path)
     finally:
@@ -86,8 +95,9 @@ def write_atomically(files: dict[Path, bytes]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def import_ilo(source: str, target: Path, wanted: Iterable[str],
-               fetcher: Callable[[str], bytes] = fetch) -> ImportResult:
+def import_ilo(
+    source: str, target: Path, wanted: Iterable[str], fetcher: Callable[[str], bytes] = fetch
+) -> ImportResult:
     """Import the ``wanted`` ILO codelists and concept schemes of ``source`` into ``target``."""
     body = read_source(source, fetcher)
     chosen, ignored = select_artefacts(body, source, wanted)

@@ -42,8 +42,10 @@ def collect_artefacts(root: Path) -> list[Artefact]:
         found = list(iter_artefacts(tree, name=str(path)))
         if len(found) != 1 or found[0].ref.filename != path.name:
             names = ", ".join(a.ref.filename for a in found) or "none"
-            raise InvalidStructure(f"a file must hold exactly the artefact it is named after (holds {names})",
-                                   where=str(path))
+            raise InvalidStructure(
+                f"a file must hold exactly the artefact it is named after (holds {names})",
+                where=str(path),
+            )
         ref = found[0].ref
         if ref in seen:
             raise Conflict(f"{ref.kind.value} {ref} is defined twice: in {seen[ref]} and {path}")

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the project with its test dependencies into .venv, then run every check and the whole
+# test suite. Extra arguments go to pytest (e.g. `bash scripts/test.sh -k csv`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+echo "== ruff";          .venv/bin/ruff check . && .venv/bin/ruff format --check .
+echo "== mypy";          .venv/bin/mypy
+echo "== import rules";  .venv/bin/lint-imports
+echo "== structures";    .venv/bin/ilms structures check
+echo "== tests"
+set +e
+.venv/bin/pytest -n 2 "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests"
+  exit 0
+fi
+exit "$status"
