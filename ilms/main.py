@@ -8,6 +8,7 @@ import sys
 import click
 
 from exchange.errors import IlmsError
+from ilms.convert import convert
 from ilms.serve import serve
 from ilms.structures import structures
 
@@ -24,6 +25,7 @@ def cli(verbose: bool) -> None:
 
 cli.add_command(structures)
 cli.add_command(serve)
+cli.add_command(convert)
 
 
 def main() -> None:
