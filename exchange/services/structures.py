@@ -68,5 +68,9 @@ def export_message(root: Path | None = None) -> bytes:
 
 
 def store_from_file(path: Path) -> StructureStore:
-    """A store from any SDMX-ML or SDMX-JSON structure message (another agency's, say)."""
+    """A store from any SDMX-ML 2.1 structure message (another agency's, say).
+
+    sdmx1 2.28 cannot read SDMX-JSON structure messages such as ILOSTAT's; those need a
+    hand-built schema for now.
+    """
     return StructureStore.from_message_bytes(path.read_bytes(), strict=False)
