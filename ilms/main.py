@@ -11,6 +11,7 @@ from exchange.errors import IlmsError
 from ilms.convert import convert
 from ilms.serve import serve
 from ilms.structures import structures
+from ilms.template import template
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +27,7 @@ def cli(verbose: bool) -> None:
 cli.add_command(structures)
 cli.add_command(serve)
 cli.add_command(convert)
+cli.add_command(template)
 
 
 def main() -> None:
