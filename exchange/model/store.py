@@ -54,7 +54,10 @@ class StructureStore:
         self._by_ref: dict[ArtefactRef, Any] = {}
         for kind, name in _MESSAGE_FIELD.items():
             for obj in getattr(message, name).values():
-                self._by_ref[ref_of(kind, obj)] = obj
+                # sdmx1 adds an empty stub for every artefact that is referenced but not defined;
+                # a stub is not in the store (else a missing codelist would pass the check)
+                if not getattr(obj, "is_external_reference", False):
+                    self._by_ref[ref_of(kind, obj)] = obj
         for scheme in message.organisation_scheme.values():
             kind = (
                 Kind.DATA_PROVIDER_SCHEME
