@@ -186,3 +186,8 @@ def artefact_of(kind: Kind, element: etree._Element) -> Artefact:
         kind, element.get("agencyID", ""), element.get("id", ""), element.get("version", "1.0")
     )
     return Artefact(ref, element)
+
+
+def referenced_codelists(element: etree._Element) -> set[str]:
+    """Ids of the codelists an artefact element references (enumerations, core representations)."""
+    return {ref.get("id", "") for ref in element.iter("Ref") if ref.get("package") == "codelist"}

@@ -124,7 +124,7 @@ class StructureStore:
         return self.find(Kind.DATAFLOW)
 
     def dataflow_ref(self, text: str) -> ArtefactRef:
-        """Resolve ``DF_X``, ``ILO:DF_X(1.0)``, ``ILO,DF_X,1.0``; bare ``X`` is tried as ``DF_X``."""
+        """Resolve ``DF_X``, ``ILO:DF_X(1.0)`` or ``ILO,DF_X,1.0``; ``X`` is tried as ``DF_X``."""
         ref = ArtefactRef.parse(Kind.DATAFLOW, text)
         if ref in self._by_ref:
             return ref
@@ -185,6 +185,11 @@ class StructureStore:
         for ref, obj in self._by_ref.items():
             if ref.kind is Kind.DATA_STRUCTURE:
                 yield from ((ref, target) for target in _dsd_targets(obj))
+            elif ref.kind is Kind.CONCEPT_SCHEME:
+                for concept in obj:
+                    rep = concept.core_representation
+                    if rep is not None and rep.enumerated is not None:
+                        yield ref, ref_of(Kind.CODELIST, rep.enumerated)
             elif ref.kind is Kind.DATAFLOW:
                 yield ref, ref_of(Kind.DATA_STRUCTURE, obj.structure)
             elif ref.kind is Kind.CONTENT_CONSTRAINT:
@@ -213,10 +218,8 @@ def _dsd_targets(dsd: Any) -> Iterable[ArtefactRef]:
         concept = component.concept_identity
         if concept is not None:
             scheme = concept.get_scheme() if hasattr(concept, "get_scheme") else None
-            if (
-                scheme is None
-                or (getattr(scheme, "is_external_reference", False)
-                and not len(scheme))
+            if scheme is None or (
+                getattr(scheme, "is_external_reference", False) and not len(scheme)
             ):
                 yield ArtefactRef(Kind.CONCEPT_SCHEME, "?", f"(scheme of concept {concept.id})")
             else:

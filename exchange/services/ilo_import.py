@@ -18,7 +18,12 @@ from pathlib import Path
 from exchange.client.http import fetch
 from exchange.errors import InvalidStructure
 from exchange.formats.sdmxml import parse_document
-from exchange.formats.structure_ml21 import Artefact, iter_artefacts, structure_message
+from exchange.formats.structure_ml21 import (
+    Artefact,
+    iter_artefacts,
+    referenced_codelists,
+    structure_message,
+)
 from exchange.formats.xsd import schema_errors
 from exchange.model.refs import Kind
 
@@ -67,7 +72,7 @@ def select_artefacts(
             f"artefacts of agency {', '.join(foreign)}: import-ilo takes ILO artefacts only",
             where=name,
         )
-    wanted_ids = set(wanted)
+    wanted_ids = _with_references(artefacts, set(wanted))
     chosen = [a for a in artefacts if a.ref.id in wanted_ids]
     if not chosen:
         found = ", ".join(sorted(a.ref.id for a in artefacts)) or "no codelists or concept schemes"
@@ -76,6 +81,21 @@ def select_artefacts(
             where=name,
         )
     return chosen, sorted(a.ref.id for a in artefacts if a.ref.id not in wanted_ids)
+
+
+def _with_references(artefacts: list[Artefact], wanted: set[str]) -> set[str]:
+    """``wanted`` plus the codelists its artefacts reference, so that ``codelists/`` is
+    self-contained: ILO's ``CS_CLASSIF_TYPE`` gives every classification concept a core
+    representation, and a client (pysdmx) resolving it needs that codelist in the message."""
+    present = {a.ref.id: a for a in artefacts}
+    closure = set(wanted)
+    pending = [a for a in artefacts if a.ref.id in wanted]
+    while pending:
+        for target in referenced_codelists(pending.pop().element):
+            if target in present and target not in closure:
+                closure.add(target)
+                pending.append(present[target])
+    return closure
 
 
 def write_atomically(files: dict[Path, bytes]) -> None:
