@@ -1,0 +1,11 @@
+"""Validation of data against a resolved schema: checks over the record stream → a Report.
+
+Never imports ``exchange.formats`` (nor lxml, httpx): it validates records, whatever the wire
+format; "validate a file" is composed in ``exchange.services``.
+"""
+
+from exchange.validation.catalogue import CATALOGUE
+from exchange.validation.engine import validate
+from exchange.validation.ilms_rules import CrossTableIndex
+
+__all__ = ["CATALOGUE", "CrossTableIndex", "validate"]
