@@ -12,6 +12,7 @@ from ilms.convert import convert
 from ilms.serve import serve
 from ilms.structures import structures
 from ilms.template import template
+from ilms.validate import validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +29,7 @@ cli.add_command(structures)
 cli.add_command(serve)
 cli.add_command(convert)
 cli.add_command(template)
+cli.add_command(validate)
 
 
 def main() -> None:

@@ -1,0 +1,254 @@
+"""Validate a data file: open it (any format, compressed or not), check it, return a Report.
+
+The composition ``ilms validate`` and the REST service share (ARCHITECTURE.md, "Errors and
+reports"): :func:`~exchange.services.convert.open_data` decompresses, sniffs and starts reading;
+:func:`~exchange.validation.validate` checks the observations as they stream by. Whatever is
+wrong with the *data* becomes an issue in the Report, never an exception:
+
+- a reader's :class:`~exchange.errors.MalformedData`, raised on the header or in the middle of
+  the file, becomes one ``malformed-message`` issue at the reader's location (row, line/column,
+  sheet cell); the observations read before it are still validated and counted;
+- a message naming a dataflow or DSD the store does not know (or naming none, when no dataflow
+  is given) becomes ``unknown-structure``;
+- the reader's warnings (columns or attributes not in the table, which are ignored) become
+  ``unknown-component`` issues of severity *warning*: the data is still read without them.
+
+What raises is a *usage* problem, not the data's: a dataflow the caller names that does not exist
+(:class:`~exchange.errors.NotFound`), an unknown ``fmt``, and :class:`~exchange.errors.TooLarge`
+— an input beyond the service's size limit is refused as a whole (HTTP 413, ``ilms`` exit 2)
+rather than reported as half-validated, since the part beyond the limit was never looked at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, BinaryIO
+
+from exchange.errors import InvalidRequest, MalformedData, NotFound
+from exchange.formats.registry import Resolver
+from exchange.model.records import DataStream, Observation
+from exchange.model.refs import ArtefactRef
+from exchange.model.schema import Schema
+from exchange.model.store import StructureStore
+from exchange.report import Issue, Location, Report, Severity, location_from_text
+from exchange.services.convert import open_data, resolver_for
+from exchange.validation import validate
+from exchange.validation.catalogue import make_issue, titles
+
+__all__ = ["full_codes_for", "validate_file"]
+
+RULES: tuple[str, ...] = ("structure", "ilms")
+#: store → (dataflow or DSD → component id → all codes of its codelist)
+_FULL_CODES: weakref.WeakKeyDictionary[
+    StructureStore, dict[ArtefactRef, Mapping[str, frozenset[str]]]
+] = weakref.WeakKeyDictionary()
+_LINE_COLUMN = re.compile(r"(\d+):(\d+)")
+_IGNORED = re.compile(r"ignored (?:column|attribute)s? not in \S+: (.+)$")
+
+
+def full_codes_for(store: StructureStore, schema: Schema) -> Mapping[str, frozenset[str]]:
+    """Component id → every code of its codelist, built once per schema and cached on the store.
+
+    Lets the report tell a code that does not exist (``unknown-code``, often a typo) from one
+    the dataflow's constraint excludes (``code-not-allowed``).
+    """
+    cache = _FULL_CODES.setdefault(store, {})
+    key = schema.dataflow or schema.dsd
+    if key not in cache:
+        codes: dict[str, frozenset[str]] = {}
+        for component in schema.components:
+            ref = component.codelist
+            if ref is None:
+                continue
+            try:
+                codelist = store.codelist(ref.id, ref.agency, ref.version)
+            except NotFound:  # another agency's DSD without its codelists
+                continue
+            codes[component.id] = frozenset(code.id for code in codelist)
+        cache[key] = codes
+    return cache[key]
+
+
+def validate_file(
+    source: BinaryIO,
+    name: str,
+    store: StructureStore,
+    *,
+    dataflow: str | None = None,
+    fmt: str | None = None,
+    max_issues: int = 100,
+    reporter: str | None = None,
+    rules: Sequence[str] = RULES,
+    today: dt.date | None = None,
+) -> Report:
+    """Validate one data file against the structure it names (or ``dataflow``).
+
+    Raises only for usage problems (see the module docstring); bad data gives a Report.
+    """
+    if dataflow is not None:
+        store.schema_for(dataflow)  # NotFound: the caller named a dataflow we do not know
+    unknown: list[str] = []
+    resolve = _recording(resolver_for(store, dataflow), unknown)
+    try:
+        _, stream = open_data(source, name, resolve, fmt=fmt)
+    except MalformedData as exc:
+        return _message_report(name, [malformed_issue(exc, name)])
+    except (NotFound, InvalidRequest) as exc:
+        if unknown:
+            return _message_report(name, [_unknown_structure(unknown[0], exc)])
+        raise
+    return _validate_stream(
+        stream,
+        name,
+        store,
+        max_issues=max_issues,
+        reporter=reporter,
+        rules=rules,
+        today=today,
+    )
+
+
+def _validate_stream(
+    stream: DataStream,
+    name: str,
+    store: StructureStore,
+    *,
+    max_issues: int,
+    reporter: str | None,
+    rules: Sequence[str],
+    today: dt.date | None,
+) -> Report:
+    schema = stream.info.schema
+    failure: list[MalformedData] = []
+    report = validate(
+        stream.info,
+        _until_malformed(stream.observations, failure),
+        full_codes=full_codes_for(store, schema),
+        max_issues=max_issues,
+        rules=rules,
+        today=today,
+        reporter=reporter,
+        source=name,
+    )
+    first = [warning_issue(w, name) for w in stream.info.warnings]
+    if failure:
+        first.insert(0, malformed_issue(failure[0], name))
+    return with_issues(report, first) if first else report
+
+
+def _recording(resolve: Resolver, unknown: list[str]) -> Resolver:
+    """``resolve``, remembering the references it could not resolve."""
+
+    def recording(reference: str | None) -> Schema:
+        try:
+            return resolve(reference)
+        except (NotFound, InvalidRequest):
+            unknown.append(reference or "")
+            raise
+
+    return recording
+
+
+def _until_malformed(
+    observations: Iterator[Observation], failure: list[MalformedData]
+) -> Iterator[Observation]:
+    """The observations up to the first unreadable part; its error is kept in ``failure``."""
+    try:
+        yield from observations
+    except MalformedData as exc:
+        failure.append(exc)
+
+
+# -- issues about the message as a whole --------------------------------------------------------
+def where_location(where: str | None, name: str) -> tuple[Location, str | None]:
+    """A reader's ``where`` (``file: row 3``, ``file:12:5``, ``file: sheet Data!F7``) as a
+    Location, plus the part that fits no field (a JSON path, ``near byte 812``), if any."""
+    if not where:
+        return Location(), None
+    rest, other_file = where, None
+    if where.startswith(name):
+        rest = where[len(name) :]
+    elif ": " in where:
+        other_file, _, rest = where.partition(": ")  # a zip member: a.zip!b.csv
+    elif _LINE_COLUMN.search(where):
+        other_file, _, rest = where.rpartition(":")
+        other_file, _, line = other_file.rpartition(":")
+        rest = f"{line}:{rest}"
+    else:
+        return Location(file=where), None
+    rest = rest.lstrip(":").strip()
+    match = _LINE_COLUMN.fullmatch(rest)
+    fields: dict[str, Any] = (
+        {"line": int(match[1]), "column": int(match[2])} if match else location_from_text(rest)
+    )
+    extra = fields.pop("file", None)
+    if other_file and other_file != name:
+        fields["file"] = other_file
+    return Location(**fields), extra
+
+
+def malformed_issue(exc: MalformedData, name: str) -> Issue:
+    location, extra = where_location(exc.where, name)
+    message = exc.message[:1].upper() + exc.message[1:]
+    if extra:
+        message += f" (at {extra})"
+    return make_issue(
+        "malformed-message",
+        message + ". Nothing after this point could be read.",
+        location,
+    )
+
+
+def _unknown_structure(reference: str, exc: Exception) -> Issue:
+    if not reference:
+        message = "The message does not say which dataflow it is for; give the dataflow."
+    else:
+        message = f"The dataflow {reference} is not known; check the table id."
+    return make_issue(
+        "unknown-structure",
+        message,
+        Location(component="DATAFLOW", value=reference or None),
+        suggestion="Check the dataflow named in the file, or say which dataflow the data is for.",
+    )
+
+
+def warning_issue(text: str, name: str) -> Issue:
+    """A reader warning (content that was ignored) as a warning-severity issue."""
+    where, _, message = text.rpartition(": ignored")
+    match = _IGNORED.search(text)
+    location, _ = where_location(where or None, name)
+    if match:
+        location = location.model_copy(update={"component": match[1]})
+        message = "ignored" + message
+    return Issue(
+        code="unknown-component",
+        severity=Severity.WARNING,
+        message=(message if match else text).capitalize().rstrip(".") + ".",
+        location=location,
+    )
+
+
+def with_issues(report: Report, first: Sequence[Issue]) -> Report:
+    """``report`` with message-level issues put before the others, counts updated."""
+    by_code = dict(report.counts.by_code)
+    by_severity = dict(report.counts.by_severity)
+    for issue in first:
+        by_code[issue.code] = by_code.get(issue.code, 0) + 1
+        by_severity[issue.severity] = by_severity.get(issue.severity, 0) + 1
+    all_titles = titles()
+    return report.model_copy(
+        update={
+            "issues": [*first, *report.issues],
+            "counts": report.counts.model_copy(
+                update={"by_code": by_code, "by_severity": by_severity}
+            ),
+            "titles": {c: all_titles.get(c, c) for c in by_code},
+        }
+    )
+
+
+def _message_report(name: str, issues: Sequence[Issue]) -> Report:
+    return with_issues(Report(source=name), issues)
