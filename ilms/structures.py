@@ -11,7 +11,7 @@ from exchange.errors import InvalidStructure
 from exchange.model.ilms import ilo_artefacts_used, read_tables
 from exchange.model.schema import Schema
 from exchange.services import generate_structures, ilo_import
-from exchange.services.structures import default_root, export_message, load_store
+from exchange.services.structures import dataflow_xsd, default_root, export_message, load_store
 
 ROOT_OPTION = click.option(
     "--root",
@@ -142,3 +142,39 @@ def import_ilo(source: str, root: Path | None) -> None:
     )
     written, removed = generate_structures.generate(base)
     click.echo(f"dsd/: {written} files written, {removed} removed")
+
+
+@structures.command()
+@click.argument("dataflow")
+@click.option(
+    "--dimension-at-observation",
+    default="TIME_PERIOD",
+    show_default=True,
+    help="TIME_PERIOD, AllDimensions or a dimension id.",
+)
+@click.option(
+    "--schema-location",
+    default=None,
+    help="Folder (URL) of the official SDMX XSDs to import (default: the installed ones).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
+@ROOT_OPTION
+def xsd(
+    dataflow: str,
+    dimension_at_observation: str,
+    schema_location: str | None,
+    output: Path | None,
+    root: Path | None,
+) -> None:
+    """Write the DSD-specific XSD of DATAFLOW for structure-specific SDMX-ML 2.1 data."""
+    body = dataflow_xsd(load_store(root), dataflow, dimension_at_observation, schema_location)
+    if output is None:
+        sys.stdout.buffer.write(body)
+    else:
+        output.write_bytes(body)

@@ -74,3 +74,16 @@ def store_from_file(path: Path) -> StructureStore:
     hand-built schema for now.
     """
     return StructureStore.from_message_bytes(path.read_bytes(), strict=False)
+
+
+def dataflow_xsd(
+    store: StructureStore,
+    dataflow: str,
+    dimension_at_observation: str = "TIME_PERIOD",
+    schema_location: str | None = None,
+) -> bytes:
+    """The DSD-specific XSD for structure-specific data of ``dataflow`` (also REST ``schema``)."""
+    from exchange.formats.dsd_xsd import dsd_xsd  # noqa: PLC0415 - only this use case needs it
+
+    schema = store.schema_for(dataflow)
+    return dsd_xsd(schema, dimension_at_observation, schema_location=schema_location)
