@@ -12,7 +12,7 @@ import click
 
 from exchange.services.convert import convert as run_convert
 from exchange.services.convert import output_format, resolver_for
-from exchange.services.structures import load_store, store_from_file
+from exchange.services.structures import load_catalog, store_from_file
 
 
 def _progress() -> Callable[[int], None] | None:
@@ -48,7 +48,7 @@ def convert(
     dataflow: str | None,
 ) -> None:
     """Convert INPUT to OUTPUT (`-` for stdin/stdout); gzip and zip inputs are opened."""
-    store = store_from_file(structure) if structure else load_store()
+    store = store_from_file(structure) if structure else load_catalog()
     target = output_format(None if output_path == "-" else output_path, to)
     with ExitStack() as stack:
         source: BinaryIO = (

@@ -15,7 +15,7 @@ from typing import BinaryIO
 import click
 
 from exchange.errors import InvalidRequest
-from exchange.services.structures import load_store, store_from_file
+from exchange.services.structures import load_catalog, store_from_file
 from exchange.services.validate import validate_file
 
 
@@ -53,7 +53,7 @@ def validate(
     reporter: str | None,
 ) -> None:
     """Validate FILE (`-` for stdin): SDMX-ML, SDMX-CSV, SDMX-JSON or xlsx, gzip/zip too."""
-    store = store_from_file(structure) if structure else load_store()
+    store = store_from_file(structure) if structure else load_catalog()
     with ExitStack() as stack:
         if input_path == "-":
             source: BinaryIO = sys.stdin.buffer

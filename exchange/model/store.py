@@ -20,6 +20,7 @@ from sdmx.model import common as sdmx_common
 from sdmx.model import v21
 
 from exchange.errors import InvalidStructure, NotFound
+from exchange.model.catalog import SchemaCatalog
 from exchange.model.refs import ArtefactRef, Kind
 from exchange.model.resolve import build_schema
 from exchange.model.schema import Schema
@@ -166,6 +167,24 @@ class StructureStore:
             if c.role.role == v21.ConstraintRoleType.allowable
             and any(id(t) in targets for t in c.content)
         ]
+
+    def full_codes(self, schema: Schema) -> dict[str, frozenset[str]]:
+        """Component id → every code of its codelist (to tell unknown codes from excluded ones)."""
+        out = {}
+        for component in schema.components:
+            if component.codelist is not None and component.codelist in self._by_ref:
+                out[component.id] = frozenset(code.id for code in self.get(component.codelist))
+        return out
+
+    def catalog(self) -> SchemaCatalog:
+        """Every dataflow's resolved schema and every codelist's codes, free of sdmx1 objects."""
+        schemas = [self.schema(ref) for ref in self.refs if ref.kind is Kind.DATAFLOW]
+        codelists = {
+            ref: frozenset(code.id for code in obj)
+            for ref, obj in self._by_ref.items()
+            if ref.kind is Kind.CODELIST
+        }
+        return SchemaCatalog(schemas, codelists)
 
     def codelist(self, ident: str, agency: str = "ILO", version: str = "1.0") -> Any:
         return self.get(ArtefactRef(Kind.CODELIST, agency, ident, version))

@@ -16,14 +16,14 @@ from exchange.errors import InvalidRequest, MalformedData, NotFound
 from exchange.formats import registry
 from exchange.formats.compression import open_decompressed
 from exchange.formats.registry import DataFormat, Resolver
+from exchange.model.catalog import SchemaSource
 from exchange.model.records import DataStream, Observation
 from exchange.model.schema import Schema
-from exchange.model.store import StructureStore
 
 SNIFF_BYTES = 4096
 
 
-def resolver_for(store: StructureStore, dataflow: str | None = None) -> Resolver:
+def resolver_for(store: SchemaSource, dataflow: str | None = None) -> Resolver:
     """Map the structure a message names to a schema; ``dataflow`` when it names none."""
 
     def resolve(reference: str | None) -> Schema:

@@ -29,10 +29,10 @@ from typing import Any, BinaryIO
 
 from exchange.errors import InvalidRequest, MalformedData, NotFound
 from exchange.formats.registry import Resolver
+from exchange.model.catalog import SchemaSource
 from exchange.model.records import DataStream, Observation
 from exchange.model.refs import ArtefactRef
 from exchange.model.schema import Schema
-from exchange.model.store import StructureStore
 from exchange.report import Issue, Location, Report, Severity, location_from_text
 from exchange.services.convert import open_data, resolver_for
 from exchange.validation import validate
@@ -41,41 +41,32 @@ from exchange.validation.catalogue import make_issue, titles
 __all__ = ["full_codes_for", "validate_file"]
 
 RULES: tuple[str, ...] = ("structure", "ilms")
-#: store → (dataflow or DSD → component id → all codes of its codelist)
+#: source → (dataflow or DSD → component id → all codes of its codelist)
 _FULL_CODES: weakref.WeakKeyDictionary[
-    StructureStore, dict[ArtefactRef, Mapping[str, frozenset[str]]]
+    SchemaSource, dict[ArtefactRef, Mapping[str, frozenset[str]]]
 ] = weakref.WeakKeyDictionary()
 _LINE_COLUMN = re.compile(r"(\d+):(\d+)")
 _IGNORED = re.compile(r"ignored (?:column|attribute)s? not in \S+: (.+)$")
 
 
-def full_codes_for(store: StructureStore, schema: Schema) -> Mapping[str, frozenset[str]]:
-    """Component id → every code of its codelist, built once per schema and cached on the store.
+def full_codes_for(store: SchemaSource, schema: Schema) -> Mapping[str, frozenset[str]]:
+    """Component id → every code of its codelist, built once per schema and cached per source.
 
     Lets the report tell a code that does not exist (``unknown-code``, often a typo) from one
-    the dataflow's constraint excludes (``code-not-allowed``).
+    the dataflow's constraint excludes (``code-not-allowed``). Another agency's DSD without its
+    codelists simply has no entry for those components.
     """
     cache = _FULL_CODES.setdefault(store, {})
     key = schema.dataflow or schema.dsd
     if key not in cache:
-        codes: dict[str, frozenset[str]] = {}
-        for component in schema.components:
-            ref = component.codelist
-            if ref is None:
-                continue
-            try:
-                codelist = store.codelist(ref.id, ref.agency, ref.version)
-            except NotFound:  # another agency's DSD without its codelists
-                continue
-            codes[component.id] = frozenset(code.id for code in codelist)
-        cache[key] = codes
+        cache[key] = store.full_codes(schema)
     return cache[key]
 
 
 def validate_file(
     source: BinaryIO,
     name: str,
-    store: StructureStore,
+    store: SchemaSource,
     *,
     dataflow: str | None = None,
     fmt: str | None = None,
@@ -114,7 +105,7 @@ def validate_file(
 def _validate_stream(
     stream: DataStream,
     name: str,
-    store: StructureStore,
+    store: SchemaSource,
     *,
     max_issues: int,
     reporter: str | None,
