@@ -1,9 +1,10 @@
 """The web application factory.
 
-``create_app(settings)`` builds a fresh app with its own structure store; nothing is built at
-import time, so tests can run several apps with different settings side by side. The SDMX-REST
-resources arrive with the REST issue; for now the service loads the structures (failing at start-up,
-not at the first request, if they are broken) and answers a health check.
+``create_app(settings)`` builds a fresh app with its own structure catalogue; nothing is built at
+import time, so tests can run several apps with different settings side by side. The structures
+are loaded (and their references checked) here, so broken files fail at start-up, not at the first
+request. The SDMX-REST structure resources answer under ``/rest`` (1.5) and ``/rest/v2`` (2.0);
+every error leaves as an SDMX error message (``server.errors``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
-from exchange.services.structures import load_store
+from exchange.services.structure_query import load_catalogue
+from server.errors import install_error_handlers
+from server.responses import BodyCache
+from server.routers import structure, structure_v2
 from server.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    store = load_store(settings.structures_root)
+    catalogue = load_catalogue(settings.structures_root)
+    store = catalogue.store
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -27,7 +33,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="ILMS Exchange", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.catalogue = catalogue
     app.state.store = store
+    app.state.body_cache = BodyCache(settings.body_cache_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
+    install_error_handlers(app)
+    app.include_router(structure.router)
+    app.include_router(structure_v2.router)
 
     @app.get("/health")
     def health() -> dict[str, object]:

@@ -14,3 +14,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///ilms.db"
     structures_root: Path = default_root()
+    #: Responses smaller than this many bytes are not gzipped.
+    gzip_minimum_size: int = 1000
+    #: Memory for rendered structure answers, by ETag (structures change only on redeploy).
+    body_cache_bytes: int = 64 * 1024 * 1024

@@ -59,28 +59,62 @@ def export_json(store: StructureStore, *, prepared: datetime | None = None) -> b
 
     ``prepared`` fixes the header timestamp (default: now), for reproducible output.
     """
+    return dump_json(structure_json(store, store.refs, prepared=prepared))
+
+
+def dump_json(message: Json) -> bytes:
+    """A message dict as UTF-8 JSON text, as ``export_json`` writes it."""
+    return json.dumps(message, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+#: Message key of each kind, in the order the messages list them.
+DATA_KEYS: dict[Kind, str] = {
+    Kind.AGENCY_SCHEME: "agencySchemes",
+    Kind.DATA_PROVIDER_SCHEME: "dataProviderSchemes",
+    Kind.CODELIST: "codelists",
+    Kind.CONCEPT_SCHEME: "conceptSchemes",
+    Kind.DATA_STRUCTURE: "dataStructures",
+    Kind.DATAFLOW: "dataflows",
+    Kind.CONTENT_CONSTRAINT: "dataConstraints",
+    Kind.CATEGORY_SCHEME: "categorySchemes",
+    Kind.CATEGORISATION: "categorisations",
+    Kind.PROVISION_AGREEMENT: "provisionAgreements",
+}
+
+
+def structure_json(
+    store: StructureStore,
+    refs: Iterable[ArtefactRef],
+    *,
+    prepared: datetime | None = None,
+    ident: str = "ILMS_STRUCTURES",
+) -> Json:
+    """The artefacts ``refs`` of ``store`` as one SDMX-JSON 2.0.0 structure message (a dict).
+
+    Artefacts appear in ``refs`` order within their kind; the REST service writes query answers
+    with it, ``export_json`` the whole store.
+    """
     writer = _Writer()
-    data: Json = {
-        "agencySchemes": [writer.org_scheme(s, "agencies") for s in store.find(Kind.AGENCY_SCHEME)],
-        "dataProviderSchemes": [
-            writer.org_scheme(s, "dataProviders") for s in store.find(Kind.DATA_PROVIDER_SCHEME)
-        ],
-        "codelists": [writer.codelist(c) for c in store.find(Kind.CODELIST)],
-        "conceptSchemes": [writer.concept_scheme(c) for c in store.find(Kind.CONCEPT_SCHEME)],
-        "dataStructures": [writer.dsd(d) for d in store.find(Kind.DATA_STRUCTURE)],
-        "dataflows": [writer.dataflow(f) for f in store.find(Kind.DATAFLOW)],
-        "dataConstraints": [writer.constraint(c) for c in store.find(Kind.CONTENT_CONSTRAINT)],
-        "categorySchemes": [writer.category_scheme(c) for c in store.find(Kind.CATEGORY_SCHEME)],
-        "categorisations": [writer.categorisation(c) for c in store.find(Kind.CATEGORISATION)],
-        "provisionAgreements": [
-            writer.provision_agreement(p) for p in store.find(Kind.PROVISION_AGREEMENT)
-        ],
+    write = {
+        Kind.AGENCY_SCHEME: lambda o: writer.org_scheme(o, "agencies"),
+        Kind.DATA_PROVIDER_SCHEME: lambda o: writer.org_scheme(o, "dataProviders"),
+        Kind.CODELIST: writer.codelist,
+        Kind.CONCEPT_SCHEME: writer.concept_scheme,
+        Kind.DATA_STRUCTURE: writer.dsd,
+        Kind.DATAFLOW: writer.dataflow,
+        Kind.CONTENT_CONSTRAINT: writer.constraint,
+        Kind.CATEGORY_SCHEME: writer.category_scheme,
+        Kind.CATEGORISATION: writer.categorisation,
+        Kind.PROVISION_AGREEMENT: writer.provision_agreement,
     }
+    data: dict[str, list[Json]] = {key: [] for key in DATA_KEYS.values()}
+    for ref in refs:
+        data[DATA_KEYS[ref.kind]].append(write[ref.kind](store.get(ref)))
     when = (prepared or datetime.now(UTC)).astimezone(UTC)
-    message = {
+    return {
         "meta": {
             "schema": SCHEMA_URL,
-            "id": "ILMS_STRUCTURES",
+            "id": ident,
             "test": False,
             "prepared": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "contentLanguages": writer.languages(),
@@ -89,7 +123,6 @@ def export_json(store: StructureStore, *, prepared: datetime | None = None) -> b
         # The schema wants every present array non-empty: leave out kinds the store lacks.
         "data": {key: value for key, value in data.items() if value},
     }
-    return json.dumps(message, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 class _Writer:
