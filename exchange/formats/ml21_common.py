@@ -14,6 +14,10 @@ siblings, so memory stays flat however large the message.
 
 Writing uses :class:`lxml.etree.xmlfile`; the header is the same for both message types except
 for the structure-specific ``namespace`` attribute.
+
+The SDMX-ML 3.0 structure-specific module reuses all of it through a :class:`Dialect` (the 3.0
+message, common and data namespaces; the structure named by URN text instead of a ``Ref``); every
+parameter defaults to 2.1.
 """
 
 from __future__ import annotations
@@ -39,6 +43,28 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 ALL_DIMENSIONS = "AllDimensions"
 STRUCTURE_ID = "STR1"
 MISSING_VALUES = frozenset({"NaN", ""})
+_V30 = "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/"
+MES30 = _V30 + "message"
+COM30 = _V30 + "common"
+SS30 = _V30 + "data/structurespecific"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The namespaces of one SDMX-ML version's data messages."""
+
+    version: str
+    message: str
+    common: str
+    data: str  # the structure-specific data namespace (set attributes: action, structureRef)
+
+    @property
+    def label(self) -> str:
+        return f"SDMX-ML {self.version}"
+
+
+ML21 = Dialect("2.1", MES, COM, SS)
+ML30 = Dialect("3.0", MES30, COM30, SS30)
 #: iterparse with every protection on (the options the data path contract fixes).
 _ITERPARSE_OPTIONS: dict[str, Any] = {
     "events": ("start", "end"),
@@ -62,11 +88,26 @@ def namespace_of(tag: str) -> str:
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
 
 
-def sniff_root(head: bytes, roots: tuple[str, ...]) -> bool:
-    """Whether the first bytes hold an XML root element with one of these local names."""
+def sniff_root(
+    head: bytes, roots: tuple[str, ...], dialect: Dialect = ML21, *, strict: bool = False
+) -> bool:
+    """Whether the first bytes hold an XML root element with one of these local names.
+
+    A root declared in the message namespace of another SDMX-ML version is not this dialect's
+    (an SDMX-ML 3.0 ``StructureSpecificData`` is not a 2.1 one, nor the reverse); with ``strict``
+    the root must be declared in this dialect's message namespace (as far as the first bytes show).
+    """
     text = head.lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace")
     for match in re.finditer(r"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)[\s>/]", text):
-        return match.group(2) in roots  # the first element is the root
+        if match.group(2) not in roots:  # the first element is the root
+            return False
+        prefix = f":{match.group(1)[:-1]}" if match.group(1) else ""
+        tag = text[match.end() - 1 :].partition(">")[0]
+        declared = re.search(rf"\sxmlns{re.escape(prefix)}\s*=\s*([\"'])(.*?)\1", tag)
+        namespace = declared.group(2) if declared is not None else None
+        if strict:
+            return namespace == dialect.message
+        return namespace not in {d.message for d in (ML21, ML30) if d != dialect}
     return False
 
 
@@ -128,7 +169,10 @@ def _ref_text(ref: Any) -> str | None:
 
 
 def _structure_ref(structure: Any) -> str | None:
-    """The reference text inside a ``message:Structure``: its ``Ref`` or its ``URN``."""
+    """The reference text inside a ``message:Structure``: its ``Ref`` or its ``URN``.
+
+    SDMX-ML 3.0 puts the URN as the text of ``common:StructureUsage`` (or ``Structure``) itself.
+    """
     for usage in structure:
         for child in usage:
             local = localname(child.tag)
@@ -136,15 +180,29 @@ def _structure_ref(structure: Any) -> str | None:
                 return _ref_text(child)
             if local == "URN" and child.text and child.text.strip():
                 return str(child.text).strip()
+        if isinstance(usage.tag, str) and usage.text and usage.text.strip():
+            return str(usage.text).strip()
     return None
 
 
 class MessageReader:
     """Reads a message up to its first data content; the reader then takes over the events."""
 
-    def __init__(self, source: BinaryIO, *, name: str, roots: tuple[str, ...], kind: str) -> None:
+    def __init__(
+        self,
+        source: BinaryIO,
+        *,
+        name: str,
+        roots: tuple[str, ...],
+        kind: str,
+        dialect: Dialect = ML21,
+        refuse: tuple[Dialect, ...] = (),
+    ) -> None:
+        """``refuse``: other versions whose messages are an error (not read with a warning)."""
         self.name = name
         self.kind = kind
+        self.dialect = dialect
+        self.refuse = refuse
         self.events = iterparse(source)
         self.warnings: list[str] = []
         self.root: Any = None
@@ -171,6 +229,13 @@ class MessageReader:
                 where=at(self.name, elem),
             )
         local = localname(elem.tag)
+        for other in self.refuse:
+            if namespace_of(elem.tag) == other.message:
+                raise MalformedData(
+                    f"an {other.label} message ({local} in {other.message}), not an {self.kind}"
+                    f" message: read it as {other.label}",
+                    where=at(self.name, elem),
+                )
         if local not in roots:
             expected = " or ".join(f"message:{r}" for r in roots)
             raise MalformedData(
@@ -178,10 +243,11 @@ class MessageReader:
                 f" found {elem.tag!r}",
                 where=at(self.name, elem),
             )
-        if namespace_of(elem.tag) != MES:
+        dialect = self.dialect
+        if namespace_of(elem.tag) != dialect.message:
             self.warnings.append(
-                f"root element {local} is not in the SDMX-ML 2.1 message namespace {MES}"
-                f" ({namespace_of(elem.tag) or 'no namespace'}); read anyway"
+                f"root element {local} is not in the {dialect.label} message namespace"
+                f" {dialect.message} ({namespace_of(elem.tag) or 'no namespace'}); read anyway"
             )
         return local
 
@@ -209,7 +275,7 @@ class MessageReader:
             if event == "start":
                 if local == "Header" and parent is self.root:
                     in_header = True
-                    if namespace_of(tag) != MES:
+                    if namespace_of(tag) != self.dialect.message:
                         unqualified = True
                 elif local == "DataSet" and parent is self.root:
                     self.dataset = elem
@@ -241,7 +307,8 @@ class MessageReader:
                     header.structure_ref = _structure_ref(elem)
         if unqualified:
             self.warnings.append(
-                f"the message header is not in the SDMX-ML 2.1 message namespace {MES}; read anyway"
+                f"the message header is not in the {self.dialect.label} message namespace"
+                f" {self.dialect.message}; read anyway"
             )
         if header.structures > 1:
             self.warnings.append(
@@ -259,7 +326,9 @@ class MessageReader:
         action_text = header.action
         if self.dataset is not None:
             action_text = (
-                self.dataset.get("action") or self.dataset.get(f"{{{SS}}}action") or action_text
+                self.dataset.get("action")
+                or self.dataset.get(f"{{{self.dialect.data}}}action")
+                or action_text
             )
         try:
             action = Action.parse(action_text)
@@ -418,28 +487,40 @@ def now() -> str:
 
 
 def write_header(
-    xf: Any, info: MessageInfo, *, dimension_at_observation: str, namespace: str | None = None
+    xf: Any,
+    info: MessageInfo,
+    *,
+    dimension_at_observation: str,
+    namespace: str | None = None,
+    dialect: Dialect = ML21,
 ) -> None:
-    """Write the ``message:Header`` of a data message inside an open root element."""
+    """Write the ``message:Header`` of a data message inside an open root element.
+
+    The structure is named by a ``Ref`` (2.1) or by its URN as the element's text (3.0).
+    """
     schema = info.schema
-    with xf.element(f"{{{MES}}}Header"):
-        _text(xf, "ID", info.message_id or new_message_id())
-        _text(xf, "Test", "false")
-        _text(xf, "Prepared", info.prepared or now())
-        with xf.element(f"{{{MES}}}Sender", id=info.sender or "ILO"):
+    mes = dialect.message
+    with xf.element(f"{{{mes}}}Header"):
+        _text(xf, mes, "ID", info.message_id or new_message_id())
+        _text(xf, mes, "Test", "false")
+        _text(xf, mes, "Prepared", info.prepared or now())
+        with xf.element(f"{{{mes}}}Sender", id=info.sender or "ILO"):
             pass
         attrib = {"structureID": STRUCTURE_ID, "dimensionAtObservation": dimension_at_observation}
         if namespace is not None:
             attrib["namespace"] = namespace
         ref = schema.dataflow if schema.dataflow is not None else schema.dsd
         usage = "StructureUsage" if schema.dataflow is not None else "Structure"
-        with xf.element(f"{{{MES}}}Structure", attrib), xf.element(f"{{{COM}}}{usage}"):
-            xf.write(etree.Element("Ref", agencyID=ref.agency, id=ref.id, version=ref.version))
+        with xf.element(f"{{{mes}}}Structure", attrib), xf.element(f"{{{dialect.common}}}{usage}"):
+            if dialect == ML21:
+                xf.write(etree.Element("Ref", agencyID=ref.agency, id=ref.id, version=ref.version))
+            else:
+                xf.write(ref.urn)
     xf.write("\n")
 
 
-def _text(xf: Any, local: str, text: str) -> None:
-    with xf.element(f"{{{MES}}}{local}"):
+def _text(xf: Any, namespace: str, local: str, text: str) -> None:
+    with xf.element(f"{{{namespace}}}{local}"):
         xf.write(text)
 
 
