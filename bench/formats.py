@@ -14,7 +14,6 @@ observations (default 100k) and their ratios are computed at the largest size th
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import resource
 import subprocess
@@ -32,29 +31,10 @@ SUFFIX = {"excel": ".xlsx", "sdmx-csv-1.0": ".csv", "sdmx-csv-2.0": ".csv"}
 
 
 def observations(n: int) -> Iterator[object]:
-    """ILMS-shaped observations: 22 countries × 4 sexes × 34 ages × 4 places × years."""
-    from exchange.model.records import Observation
+    """Valid ILMS observations, sorted by series: totals add up (``bench/ilms_data.py``)."""
+    from bench.ilms_data import observations as ilms_observations
 
-    areas = ["PHL", "MYS", "THA", "IDN", "VNM", "SGP", "KHM", "LAO", "MMR", "BRN", "SAU", "ARE",
-             "QAT", "KWT", "OMN", "BHR", "JOR", "LBN", "IRQ", "PSE", "SYR", "YEM"]
-    from exchange.services.structures import load_store
-
-    schema = load_store().schema(DATAFLOW)
-    ages = sorted(schema.component("AGE").codes or [])
-    places = sorted(schema.component("CBR").codes or [])
-    sexes = ["SEX_T", "SEX_M", "SEX_F", "SEX_O"]
-    attributes = {"UNIT_MEASURE_TYPE": "NB", "UNIT_MEASURE": "PS", "UNIT_MULT": "3",
-                  "SOURCE": "LFS - Labour Force Survey", "DECIMALS": "1"}
-    keys = itertools.product(areas, sexes, ages, places)
-    count = 0
-    for year in range(1950, 3000):
-        for area, sex, age, place in itertools.product(areas, sexes, ages, places):
-            if count == n:
-                return
-            key = (area, "A", "MST_TEMP_NB", sex, age, place)
-            yield Observation(key, str(year), f"{(count % 9973) / 10:.1f}", attributes)
-            count += 1
-    del keys
+    yield from ilms_observations(n)
 
 
 def _peak_mb() -> float:

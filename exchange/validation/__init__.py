@@ -6,6 +6,6 @@ format; "validate a file" is composed in ``exchange.services``.
 
 from exchange.validation.catalogue import CATALOGUE
 from exchange.validation.engine import validate
-from exchange.validation.ilms_rules import CrossTableIndex
+from exchange.validation.ilms_cross import CrossTableIndex
 
 __all__ = ["CATALOGUE", "CrossTableIndex", "validate"]

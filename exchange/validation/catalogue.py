@@ -215,6 +215,15 @@ CATALOGUE: dict[str, Entry] = {
         ),
         "From 2019 to 2020 the value goes from 10.0 to 45.0 (a factor of 4.5).",
     ),
+    "groups-not-checked": Entry(
+        I,
+        "Some totals were not checked",
+        (
+            "Totals are checked as the data streams by; in data not ordered by series key, some "
+            "could not be checked with all their categories and were left out."
+        ),
+        "1,204 totals could not be checked: the data is not ordered by series key.",
+    ),
     "wrong-reporter": Entry(
         E,
         "Data for another country",

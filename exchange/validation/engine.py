@@ -17,7 +17,9 @@ from exchange.model.records import DataStream, MessageInfo, Observation
 from exchange.model.schema import Schema
 from exchange.report import Report, ReportBuilder
 from exchange.validation.catalogue import Emitter, Place, titles
-from exchange.validation.ilms_rules import ChangeRule, CrossTableIndex, GroupRules, ObservationRules
+from exchange.validation.ilms_cross import CrossTableIndex
+from exchange.validation.ilms_rules import ChangeRule, ObservationRules
+from exchange.validation.ilms_totals import GroupRules
 from exchange.validation.pipeline import Pipeline
 from exchange.validation.structural import Check, structural_checks
 

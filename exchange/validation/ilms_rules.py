@@ -4,42 +4,39 @@ Per observation (streaming): values are not negative, rates are at most 100, uni
 table's (§2, read from the dataflow's annotations as ``Schema.units``), the value has no more
 decimals than DECIMALS declares, periods are years (YYYY) and not in the future.
 
-Across observations of one table (kept in compact dicts, bounded by the number of cells):
+Across observations: totals and migrants ≤ total (:mod:`~exchange.validation.ilms_totals`),
+implausible year-on-year change (:class:`ChangeRule`, here); across tables: labour-force
+identities and rates (:mod:`~exchange.validation.ilms_cross`).
 
-- **Totals** equal the sum of their parts within rounding — half a unit of the last reported
-  decimal of each value involved. Only classification versions whose categories are verified to
-  partition the total are checked (:data:`PARTITIONS`); the others have overlapping aggregates
-  in their codelist and no annotation or hierarchy that tells which codes partition the total:
-  ``EDU_ISCED97`` (5 vs 5A/5B), ``ECO_AGGREGATE`` (MAN/MANEL/MEL overlap), ``AGE_YTHADULT``,
-  ``AGE_YTHBANDS``, ``AGE_ALLAGES`` and ``AGE_CLDVERSION`` (overlapping bands) and the country
-  lists ``CBR_BRT``/``CCT_CTZ``/``CDS``/``CRS``/``CPR`` (never complete). In ``AGE_AGGREGATE``
-  the band Y25-64 (= Y25-54 + Y55-64) is left out of the sum. The codelists' parent hierarchy is
-  flat (every code's parent is its version), so it cannot tell overlaps apart either.
-  Optional categories (unknown, other, under-15 bands, armed forces…) are added when reported
-  and otherwise assumed absent; a total is only checked when all required categories are there.
-- **Migrants ≤ total** (``CBR_BIR_FOREIGN ≤ CBR_BIR_TOTAL``, ``CCT_CIT_NONCIT ≤ CCT_CIT_TOTAL``).
 - **Implausible change**: a value more than ``factor`` (3) times, or less than 1/factor times,
   the previous year's value of the same series is a warning (values below ``min_value`` in the
-  table's unit are ignored: small cells move a lot).
-
-Across tables: :class:`CrossTableIndex` (labour-force identities and rates).
+  table's unit are ignored: small cells move a lot). Streaming: per series only the last
+  (year, value) is kept, so a series is compared year by year as its observations come, in
+  ascending years (how SDMX messages order them); a year that comes after a later one is not
+  compared (never a false warning).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from exchange.model.records import Observation
 from exchange.model.schema import Schema
-from exchange.report import Issue, Location, location_from_text
-from exchange.validation.catalogue import Emitter, Place, make_issue
+from exchange.report import Location
+from exchange.validation.catalogue import Emitter, Place
 from exchange.validation.structural import period_frequency
 
 _DIGITS = tuple(str(i) for i in range(10))
 #: version prefix → (required categories, optional categories); the total is ``<prefix>_TOTAL``.
+#: Only classification versions whose categories are verified to partition the total are here;
+#: the others have overlapping aggregates in their codelist and no annotation or hierarchy that
+#: tells which codes partition the total: ``EDU_ISCED97`` (5 vs 5A/5B), ``ECO_AGGREGATE``
+#: (MAN/MANEL/MEL overlap), ``AGE_YTHADULT``, ``AGE_YTHBANDS``, ``AGE_ALLAGES`` and
+#: ``AGE_CLDVERSION`` (overlapping bands) and the country lists ``CBR_BRT``/``CCT_CTZ``/``CDS``/
+#: ``CRS``/``CPR`` (never complete). In ``AGE_AGGREGATE`` the band Y25-64 (= Y25-54 + Y55-64) is
+#: left out of the sum. The codelists' parent hierarchy is flat (every code's parent is its
+#: version), so it cannot tell overlaps apart either.
 PARTITIONS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "SEX": (("M", "F"), ("O",)),
     "CBR_BIR": (("NATIVE", "FOREIGN"), ("X",)),
@@ -70,14 +67,6 @@ MIGRANT_PARTS: Mapping[str, str] = {
 
 def total_code(version: str) -> str:
     return "SEX_T" if version == "SEX" else f"{version}_TOTAL"
-
-
-#: code → its version, for every code that takes part in a checked total.
-_VERSION_OF: dict[str, str] = {}
-for _version, (_req, _opt) in PARTITIONS.items():
-    for _part in (*_req, *_opt):
-        _VERSION_OF[f"{_version}_{_part}"] = _version
-    _VERSION_OF[total_code(_version)] = _version
 
 
 def to_decimal(text: str | None) -> Decimal | None:
@@ -203,273 +192,41 @@ class ObservationRules:
         return None
 
 
-_Cell = tuple[str, str | None]  # value text, reader location
-
-
-class GroupRules:
-    """Totals and migrants ≤ total within one table: needs all categories of a group."""
-
-    def __init__(self, schema: Schema) -> None:
-        self.schema = schema
-        #: (group id, period) → code → cell; a group id stands for (dimension index, key with it
-        #: blanked), so the per-observation path hashes an int and a period, not a whole key
-        self.groups: dict[tuple[int, str | None], dict[str, _Cell]] = defaultdict(dict)
-        self.bases: list[tuple[int, tuple[str, ...]]] = []
-        self._ids: dict[tuple[int, tuple[str, ...]], int] = {}
-        self._slots: dict[tuple[str, ...], tuple[tuple[int, str], ...]] = {}
-
-    def slots(self, key: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
-        """The (group id, code) pairs an observation with this series key takes part in."""
-        found = self._slots.get(key)
-        if found is None:
-            pairs = []
-            for index, code in enumerate(key):
-                if code in _VERSION_OF:
-                    base = (index, (*key[:index], "*", *key[index + 1 :]))
-                    group = self._ids.get(base)
-                    if group is None:
-                        group = self._ids[base] = len(self.bases)
-                        self.bases.append(base)
-                    pairs.append((group, code))
-            found = self._slots[key] = tuple(pairs)
-        return found
-
-    def check(self, place: Place, emit: Emitter) -> None:
-        obs = place.obs
-        if to_decimal(obs.value) is None:
-            return
-        cell = (obs.value or "", obs.location)
-        for group, code in self.slots(obs.key):
-            self.groups[(group, obs.period)][code] = cell
-
-    def finish(self, emit: Emitter) -> None:
-        for (group, period), cells in self.groups.items():
-            index, rest = self.bases[group]
-            dim = self.schema.dimension_ids[index]
-            for version in sorted({_VERSION_OF[c] for c in cells}):
-                self._total(emit, dim, version, rest, period, cells)
-            for part, total in MIGRANT_PARTS.items():
-                if part in cells and total in cells:
-                    self._migrants(emit, dim, (part, total), rest, period, cells)
-
-    def _total(
-        self,
-        emit: Emitter,
-        dim: str,
-        version: str,
-        rest: tuple[str, ...],
-        period: str | None,
-        cells: Mapping[str, _Cell],
-    ) -> None:
-        required, optional = PARTITIONS[version]
-        total = total_code(version)
-        names = [f"{version}_{p}" for p in required]
-        if total not in cells or any(n not in cells for n in names):
-            return
-        names += [f"{version}_{p}" for p in optional if f"{version}_{p}" in cells]
-        verdict = _float_verdict(cells[total][0], [cells[n][0] for n in names])
-        if verdict is None:  # a close call or a number form floats may misjudge: exactly
-            parts = [Decimal(cells[n][0]) for n in names]
-            reported = Decimal(cells[total][0])
-            tolerance = half_unit(reported) + sum((half_unit(p) for p in parts), Decimal(0))
-            verdict = abs(reported - sum(parts, Decimal(0))) <= tolerance
-        if verdict:
-            return
-
-        def issue() -> Issue:
-            parts = sum((Decimal(cells[n][0]) for n in names), Decimal(0))
-            difference = Decimal(cells[total][0]) - parts
-            shown = " + ".join(names) if len(names) <= 5 else f"the {len(names)} categories"
-            return make_issue(
-                "total-mismatch",
-                f"{total} = {cells[total][0]} but {shown} = {parts} (difference {difference}).",
-                _group_location(rest, dim, total, period, cells[total]),
-                expected=str(parts),
-            )
-
-        emit.lazy("total-mismatch", issue)
-
-    def _migrants(
-        self,
-        emit: Emitter,
-        dim: str,
-        pair: tuple[str, str],
-        rest: tuple[str, ...],
-        period: str | None,
-        cells: Mapping[str, _Cell],
-    ) -> None:
-        part, total = pair
-        if Decimal(cells[part][0]) > Decimal(cells[total][0]):
-            emit.lazy(
-                "migrants-exceed-total",
-                lambda: make_issue(
-                    "migrants-exceed-total",
-                    f"{part} = {cells[part][0]} is greater than {total} = {cells[total][0]}.",
-                    _group_location(rest, dim, part, period, cells[part]),
-                    expected=f"at most {cells[total][0]}",
-                ),
-            )
-
-
-def _half_unit_of(text: str) -> float | None:
-    """Half a unit of the last decimal of a plain number text; None for other forms."""
-    body = text[1:] if text[:1] in ("+", "-") else text
-    if not body.replace(".", "", 1).isdecimal():
-        return None
-    dot = body.find(".")
-    return 0.5 * 10.0 ** -(len(body) - dot - 1 if dot >= 0 else 0)
-
-
-def _float_verdict(total: str, parts: list[str]) -> bool | None:
-    """Whether the total is within rounding of its parts, when floats can tell for sure.
-
-    True or False when the difference is farther from the tolerance than float rounding could
-    move it; None for a close call or a number form (exponent…) left to exact :class:`Decimal`
-    arithmetic. Saves the Decimals for the great majority of groups.
-    """
-    halves = [_half_unit_of(t) for t in (total, *parts)]
-    if any(h is None for h in halves):
-        return None
-    numbers = [float(total), *(float(p) for p in parts)]
-    difference = abs(numbers[0] - sum(numbers[1:]))
-    margin = 1e-9 * sum(abs(n) for n in numbers) + 1e-12
-    tolerance = sum(h for h in halves if h is not None)
-    if difference + margin < tolerance:
-        return True
-    if difference - margin > tolerance:
-        return False
-    return None
-
-
-def _group_location(
-    rest: tuple[str, ...], dim: str, code: str, period: str | None, cell: _Cell
-) -> Location:
-    key = ".".join(code if v == "*" else v for v in rest)
-    return Location(
-        **location_from_text(cell[1]), series_key=key, period=period, component=dim, value=code
-    )
-
-
 class ChangeRule:
-    """Year-on-year change beyond ``factor`` is a warning (one dict of years per series)."""
+    """Year-on-year change beyond ``factor`` is a warning (the last year and value per series)."""
 
     def __init__(self, factor: float = 3.0, min_value: float = 1.0) -> None:
         self.factor = factor
+        self.low = 1 / factor
         self.min_value = min_value
-        self.series: dict[tuple[str, ...], dict[int, float]] = defaultdict(dict)
+        self.last: dict[tuple[str, ...], tuple[int, float]] = {}
 
     def check(self, place: Place, emit: Emitter) -> None:
         obs = place.obs
         number = to_decimal(obs.value)
         if number is not None and obs.period and obs.period[:4].isdigit():
-            self.series[obs.key][int(obs.period[:4])] = float(number)
+            year, now = int(obs.period[:4]), float(number)
+            before = self.last.get(obs.key)
+            self.last[obs.key] = (year, now)
+            if before is not None and before[0] == year - 1:
+                self.compare(obs.key, year, before[1], now, emit)
+
+    def compare(
+        self, key: tuple[str, ...], year: int, before: float, now: float, emit: Emitter
+    ) -> None:
+        """Warn if ``now`` (``year``) is implausibly far from ``before`` (the year before)."""
+        if before <= 0 or now <= 0 or (before < self.min_value and now < self.min_value):
+            return
+        ratio = now / before
+        if ratio > self.factor or ratio < self.low:
+            emit.at(
+                "implausible-change",
+                f"From {year - 1} to {year} the value goes from {before:g} to {now:g} "
+                f"(a factor of {ratio:.2g}).",
+                Location(series_key=".".join(key), period=str(year)),
+                suggestion="Please check both values; a change in the source or "
+                "definition should be explained in a note.",
+            )
 
     def finish(self, emit: Emitter) -> None:
-        for key, years in self.series.items():
-            for year in sorted(years):
-                before, now = years.get(year - 1), years[year]
-                if before is None or before <= 0 or now <= 0:
-                    continue
-                if max(before, now) < self.min_value:
-                    continue
-                ratio = now / before
-                if ratio > self.factor or ratio < 1 / self.factor:
-                    emit.at(
-                        "implausible-change",
-                        f"From {year - 1} to {year} the value goes from {before:g} to {now:g} "
-                        f"(a factor of {ratio:.2g}).",
-                        Location(series_key=".".join(key), period=str(year)),
-                        suggestion="Please check both values; a change in the source or "
-                        "definition should be explained in a note.",
-                    )
-
-
-#: Identities (left = sum of right) and rates (rate = numerator / denominator x 100).
-IDENTITIES = (("XWAP_NB", ("TEAP_NB", "TEIP_NB")), ("TEAP_NB", ("TEMP_NB", "TUNE_NB")))
-RATES = (
-    ("TUNE_RT", "TUNE_NB", "TEAP_NB"),
-    ("TEAP_RT", "TEAP_NB", "XWAP_NB"),
-    ("TEMP_RT", "TEMP_NB", "XWAP_NB"),
-)
-_Slot = tuple[tuple[str, ...], tuple[str, ...], str | None]  # other dims, other values, period
-_NEEDED = {"XWAP_NB", "TEAP_NB", "TEIP_NB", "TEMP_NB", "TUNE_NB", "TUNE_RT", "TEAP_RT", "TEMP_RT"}
-
-
-class CrossTableIndex:
-    """Cells of several tables of one submission, to check identities and rates across them.
-
-    Fill it with :meth:`add` (or pass it to ``validate(..., cross=index)`` to fill it in the same
-    pass), then call :meth:`issues`. Memory: one entry per cell of the labour-force tables,
-    keyed by (dimension ids without MEASURE, the other key values, period) → {variable: value}.
-    """
-
-    def __init__(self) -> None:
-        self.cells: dict[_Slot, dict[str, str]] = defaultdict(dict)
-        self.measure_at: dict[_Slot, tuple[str, int]] = {}
-
-    def add(self, schema: Schema, observations: Iterable[Observation]) -> None:
-        dims = schema.dimension_ids
-        if "MEASURE" not in dims:
-            return
-        at = dims.index("MEASURE")
-        other = (*dims[:at], *dims[at + 1 :])
-        for obs in observations:
-            self.add_one(other, at, obs)
-
-    def add_one(self, other_dims: tuple[str, ...], at: int, obs: Observation) -> None:
-        module, _, variable = obs.key[at].partition("_") if at < len(obs.key) else ("", "", "")
-        if variable in _NEEDED and to_decimal(obs.value) is not None:
-            slot = (other_dims, (*obs.key[:at], *obs.key[at + 1 :]), obs.period)
-            self.cells[slot][variable] = obs.value or ""
-            self.measure_at[slot] = (module, at)
-
-    def issues(self) -> list[Issue]:
-        found: list[Issue] = []
-        for slot, cells in self.cells.items():
-            values = {k: Decimal(v) for k, v in cells.items()}
-            for left, right in IDENTITIES:
-                if left in values and all(r in values for r in right):
-                    found.extend(self._identity(slot, left, right, values))
-            for rate, num, den in RATES:
-                if rate in values and num in values and den in values and values[den] > 0:
-                    found.extend(self._rate(slot, (rate, num, den), values))
-        return found
-
-    def _where(self, slot: _Slot, variable: str) -> Location:
-        _, rest, period = slot
-        module, at = self.measure_at[slot]
-        measure = f"{module}_{variable}"
-        key = (*rest[:at], measure, *rest[at:])
-        return Location(series_key=".".join(key), period=period, component="MEASURE", value=measure)
-
-    def _identity(
-        self, slot: _Slot, left: str, right: tuple[str, ...], values: Mapping[str, Decimal]
-    ) -> list[Issue]:
-        total = sum((values[r] for r in right), Decimal(0))
-        tolerance = half_unit(values[left]) + sum((half_unit(values[r]) for r in right), Decimal(0))
-        difference = values[left] - total
-        if abs(difference) <= tolerance:
-            return []
-        names = " + ".join(r.removesuffix("_NB") for r in right)
-        message = (
-            f"{left.removesuffix('_NB')} = {values[left]} but {names} = {total} "
-            f"(difference {difference})."
-        )
-        return [make_issue("identity-mismatch", message, self._where(slot, left), str(total))]
-
-    def _rate(
-        self, slot: _Slot, names: tuple[str, str, str], values: Mapping[str, Decimal]
-    ) -> list[Issue]:
-        rate, num, den = names
-        n, d, r = values[num], values[den], values[rate]
-        hn, hd, hr = half_unit(n), half_unit(d), half_unit(r)
-        low = (n - hn) / (d + hd) * 100
-        high = (n + hn) / (d - hd) * 100 if d - hd > 0 else Decimal("Infinity")
-        if r + hr >= low and r - hr <= high:
-            return []
-        computed = (n / d * 100).quantize(Decimal(10) ** -max(decimals_of(r), 1))
-        message = (
-            f"{rate} = {r} but {num.removesuffix('_NB')} / {den.removesuffix('_NB')} "
-            f"x 100 = {computed}."
-        )
-        return [make_issue("rate-mismatch", message, self._where(slot, rate), str(computed))]
+        return None

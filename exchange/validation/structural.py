@@ -9,7 +9,7 @@ reported twice.
 
 Each check consumes the observation stream one observation at a time (:meth:`check`) and may
 report what it can only know at the end (:meth:`finish`); memory stays bounded by the number of
-series, except for duplicate detection (see :class:`DuplicateCheck`).
+series (duplicate detection: see :class:`DuplicateCheck`).
 """
 
 from __future__ import annotations
@@ -310,11 +310,12 @@ class ConsistencyCheck:
 class DuplicateCheck:
     """The same series key and period reported twice.
 
-    Trade-off: keeping every (key, period) would cost hundreds of bytes per observation, so we
-    keep only ``hash((key, period))`` in a ``set[int]`` (about 60-70 bytes per observation:
-    ~0.7 GB for ten million). Two different observations share a 64-bit hash with probability
-    about n²/2⁶⁵ — one in 300,000 for ten million observations — so a reported duplicate is a
-    true duplicate in practice; a false report would name two keys the user can compare.
+    Trade-off: keeping every (key, period) would cost hundreds of bytes per observation. Here a
+    ``set[int]`` of ``hash((key, period))`` (about 60-70 bytes per observation); two different
+    observations share a 64-bit hash with probability about n²/2⁶⁵ — one in 300,000 for ten
+    million observations — so a reported duplicate is a true duplicate in practice. The
+    validation pipeline keeps less: per series, a bit per year (``YYYY`` periods from 1900 on),
+    this set only for other periods.
     """
 
     def __init__(self) -> None:
@@ -324,13 +325,17 @@ class DuplicateCheck:
         obs = place.obs
         digest = hash((obs.key, obs.period))
         if digest in self.seen:
-            emit(
-                "duplicate-observation",
-                f"{place.series_key} for {obs.period} is reported more than once.",
-                place,
-            )
+            self.report(place, emit)
         else:
             self.seen.add(digest)
+
+    @staticmethod
+    def report(place: Place, emit: Emitter) -> None:
+        emit(
+            "duplicate-observation",
+            f"{place.series_key} for {place.obs.period} is reported more than once.",
+            place,
+        )
 
     def finish(self, emit: Emitter) -> None:
         return None

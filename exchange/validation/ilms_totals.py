@@ -1,0 +1,343 @@
+"""Totals and migrants ≤ total within one table (ILMS-STRUCTURES.md §5), streaming.
+
+A *group* is the observations that differ in one classification dimension only (same rest of
+the key, same period): ``SEX_T``, ``SEX_M``, ``SEX_F``… of one age, place of birth and year.
+
+- **Totals** equal the sum of their parts within rounding — half a unit of the last reported
+  decimal of each value involved. Only classification versions whose categories are verified to
+  partition the total are checked (:data:`~exchange.validation.ilms_rules.PARTITIONS`); see
+  there for the versions left out. Optional categories (unknown, other, under-15 bands…) are
+  added when reported and otherwise assumed absent; a total is only checked when all required
+  categories are there.
+- **Migrants ≤ total** (``CBR_BIR_FOREIGN ≤ CBR_BIR_TOTAL``, ``CCT_CIT_NONCIT ≤ CCT_CIT_TOTAL``).
+
+Memory is bounded by *windows*, not by the file. Assumption: the data is ordered by series key
+(SDMX-ML series, database exports, SDMX-CSV sorted by key; within each period, for data sorted by
+period first). Then the groups of the dimension at index ``i`` all share the key prefix before
+``i``; once that prefix changes, no more cell of those groups can come, so they are checked and
+dropped (:meth:`GroupRules.moved`). At most :data:`MAX_OPEN_GROUPS` groups are open at once: past
+that, the dimension with the most open groups is flushed early, and then a group is checked only
+if every category of its version (optional ones too) was seen; the others are counted in
+:attr:`GroupRules.unchecked` (reported as ``groups-not-checked``, info).
+
+Failure mode (unordered data): a group whose cells are spread over several windows is checked
+once per window, each time only with the cells of that window, and only if that window holds the
+total and all required categories; otherwise it is not checked. Missing an optional category
+that came in another window can then misjudge a total — which needs a file that reports a
+total and all its required categories together but an optional one far away.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from exchange.model.records import Observation
+from exchange.model.schema import Schema
+from exchange.report import Issue, Location, location_from_text
+from exchange.validation.catalogue import Emitter, Place, make_issue
+from exchange.validation.ilms_rules import (
+    MIGRANT_PARTS,
+    PARTITIONS,
+    half_unit,
+    to_decimal,
+    total_code,
+)
+
+__all__ = ["HALF_UNITS", "MAX_OPEN_GROUPS", "GroupRules", "half_of"]
+
+#: Most (group, period) cells held open at once (a few hundred bytes each).
+MAX_OPEN_GROUPS = 200_000
+
+#: code → its version, for every code that takes part in a checked total.
+VERSION_OF: dict[str, str] = {}
+for _version, (_req, _opt) in PARTITIONS.items():
+    for _part in (*_req, *_opt):
+        VERSION_OF[f"{_version}_{_part}"] = _version
+    VERSION_OF[total_code(_version)] = _version
+#: version → (total, required codes, optional codes)
+_NAMES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    v: (total_code(v), tuple(f"{v}_{p}" for p in req), tuple(f"{v}_{p}" for p in opt))
+    for v, (req, opt) in PARTITIONS.items()
+}
+
+#: a cell: (its value, half a unit of its last decimal or None if not a plain number, the
+#: observation — its value text and location)
+Cell = tuple[float, float | None, Observation]
+#: a group's cells by period: period → code → cell
+Periods = dict[str | None, dict[str, Cell]]
+#: where an observation of a series goes: (dimension index, group id, its code there)
+Slot = tuple[int, int, str]
+#: per tuple of codes: (total, parts) to add up, (migrants, total) pairs, all categories there
+_Plan = tuple[
+    tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...], tuple[tuple[str, str], ...], bool
+]
+
+
+class GroupRules:
+    """Totals and migrants ≤ total, checked group by group as the stream moves on."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.dimension_ids = schema.dimension_ids
+        #: a group id stands for (dimension index, key with it blanked) — kept for locations
+        self.bases: list[tuple[int, tuple[str, ...]]] = []
+        self._ids: dict[tuple[int, tuple[str, ...]], int] = {}
+        #: dimension index → group id → period → code → observation: the open windows
+        self.open: dict[int, dict[int, Periods]] = {}
+        self.opened = 0  # (group, period) cells opened since the last flush (an upper bound)
+        self.unchecked = 0  # groups dropped before they could be checked
+        self.last: tuple[str, ...] | None = None  # the key of the last observation added
+        self._plans: dict[tuple[str, ...], _Plan] = {}
+
+    def slots(self, key: tuple[str, ...]) -> tuple[Slot, ...]:
+        """The groups an observation with this series key takes part in."""
+        pairs = []
+        for index, code in enumerate(key):
+            if code in VERSION_OF:
+                base = (index, (*key[:index], "*", *key[index + 1 :]))
+                group = self._ids.get(base)
+                if group is None:
+                    group = self._ids[base] = len(self.bases)
+                    self.bases.append(base)
+                pairs.append((index, group, code))
+        return tuple(pairs)
+
+    def handles(self, slots: tuple[Slot, ...]) -> tuple[tuple[Periods, str], ...]:
+        """Per slot, the open group's cells by period (created if needed) and the code."""
+        found = []
+        for index, group, code in slots:
+            window = self.open.get(index)
+            if window is None:
+                window = self.open[index] = {}
+            periods = window.get(group)
+            if periods is None:
+                periods = window[group] = {}
+            found.append((periods, code))
+        return tuple(found)
+
+    def moved(self, key: tuple[str, ...], emit: Emitter) -> None:
+        """The stream goes on with series ``key``: check the groups it can no longer add to."""
+        last, self.last = self.last, key
+        if last is None:
+            return
+        common = 0
+        for common, (a, b) in enumerate(zip(last, key, strict=False)):  # noqa: B007
+            if a != b:
+                break
+        else:
+            return
+        for index in [i for i in self.open if i > common]:
+            self.flush(index, emit)
+        if self.opened > MAX_OPEN_GROUPS:
+            self.opened = sum(len(p) for w in self.open.values() for p in w.values())
+            while self.opened > MAX_OPEN_GROUPS and self.open:
+                index = max(self.open, key=lambda i: sum(len(p) for p in self.open[i].values()))
+                self.opened -= sum(len(p) for p in self.open[index].values())
+                self.flush(index, emit, early=True)
+
+    def check(self, place: Place, emit: Emitter) -> None:
+        """Add one observation (the :class:`Check` protocol; the pipeline adds directly)."""
+        obs = place.obs
+        if to_decimal(obs.value) is None:
+            return
+        if obs.key != self.last:
+            self.moved(obs.key, emit)
+        self.add(obs, self.handles(self.slots(obs.key)))
+
+    def add(self, obs: Observation, handles: tuple[tuple[Periods, str], ...]) -> None:
+        """Add an observation whose value is a number (``to_decimal`` reads it)."""
+        number = to_decimal(obs.value)
+        if number is None:
+            return
+        decimals = _decimals(obs.value or "")
+        cell = (float(number), None if decimals is None else half_of(decimals), obs)
+        period = obs.period
+        for periods, code in handles:
+            cells = periods.get(period)
+            if cells is None:
+                cells = periods[period] = {}
+                self.opened += 1
+            cells[code] = cell
+
+    def flush(self, index: int, emit: Emitter, *, early: bool = False) -> None:
+        """Check and drop every open group of dimension ``index``."""
+        window = self.open.pop(index, {})
+        dim = self.dimension_ids[index]
+        plans, plan_for, bases = self._plans, self._plan, self.bases
+        for group, periods in window.items():
+            for period, cells in periods.items():
+                if len(cells) < 2:
+                    self.unchecked += early  # its other cells may have come later
+                    continue
+                codes = tuple(cells)
+                plan = plans.get(codes) or plan_for(codes)
+                if early and not plan[2]:
+                    self.unchecked += 1
+                    continue
+                get = cells.__getitem__
+                for total, names, order in plan[0]:
+                    members = list(map(get, order))
+                    verdict = _float_verdict(members)
+                    if verdict is None:
+                        verdict = _adds_up(members)
+                    if not verdict:
+                        self._total(emit, dim, bases[group][1], period, total, names, members)
+                for part, total in plan[1]:
+                    if _exceeds(cells[part], cells[total]):
+                        where = (cells[part][2], cells[total][2][2] or "")
+                        self._migrants(emit, dim, (part, total), bases[group][1], period, where)
+
+    def finish(self, emit: Emitter) -> None:
+        for index in sorted(self.open):
+            self.flush(index, emit)
+        self.opened = 0
+        if self.unchecked:
+            emit.at(
+                "groups-not-checked",
+                f"{self.unchecked:,} totals could not be checked: the data is not ordered by "
+                "series key and too many were open at once.",
+                Location(),
+                suggestion="Sort the data by series key and period to have every total checked.",
+            )
+
+    def _plan(self, codes: tuple[str, ...]) -> _Plan:
+        """What to check in a group with these codes: totals (with the parts to add, in
+        order), migrant pairs, and whether every category (optional ones too) is there."""
+        present = set(codes)
+        totals = []
+        whole = True
+        for version in sorted({VERSION_OF[c] for c in codes}):
+            total, required, optional = _NAMES[version]
+            if total not in present or any(c not in present for c in required):
+                whole = False
+                continue
+            whole = whole and all(c in present for c in optional)
+            names = (*required, *(c for c in optional if c in present))
+            totals.append((total, names, (total, *names)))
+        pairs = tuple((p, t) for p, t in MIGRANT_PARTS.items() if p in present and t in present)
+        plan = self._plans[codes] = (tuple(totals), pairs, whole)
+        return plan
+
+    def _total(
+        self,
+        emit: Emitter,
+        dim: str,
+        rest: tuple[str, ...],
+        period: str | None,
+        total: str,
+        names: tuple[str, ...],
+        members: list[Cell],
+    ) -> None:
+        reported_text = members[0][2][2] or ""
+        texts = [m[2][2] or "" for m in members[1:]]
+
+        def issue() -> Issue:
+            parts = sum((Decimal(t) for t in texts), Decimal(0))
+            difference = Decimal(reported_text) - parts
+            shown = " + ".join(names) if len(names) <= 5 else f"the {len(names)} categories"
+            return make_issue(
+                "total-mismatch",
+                f"{total} = {reported_text} but {shown} = {parts} (difference {difference}).",
+                _group_location(rest, dim, total, period, members[0][2]),
+                expected=str(parts),
+            )
+
+        emit.lazy("total-mismatch", issue)
+
+    @staticmethod
+    def _migrants(
+        emit: Emitter,
+        dim: str,
+        pair: tuple[str, str],
+        rest: tuple[str, ...],
+        period: str | None,
+        where: tuple[Observation, str],
+    ) -> None:
+        (part, total), (obs, total_text) = pair, where
+        emit.lazy(
+            "migrants-exceed-total",
+            lambda: make_issue(
+                "migrants-exceed-total",
+                f"{part} = {obs[2]} is greater than {total} = {total_text}.",
+                _group_location(rest, dim, part, period, obs),
+                expected=f"at most {total_text}",
+            ),
+        )
+
+
+def _adds_up(members: list[Cell]) -> bool:
+    """Whether the total (first) is the sum of the parts within rounding: half a unit of the
+    last reported decimal of each value. Floats when they can tell for sure, else Decimals
+    (the caller may have tried the floats already)."""
+    verdict = _float_verdict(members)
+    if verdict is None:  # a close call or a number form floats may misjudge: exactly
+        exact = [Decimal(m[2][2] or "") for m in members]
+        tolerance = sum((half_unit(p) for p in exact), Decimal(0))
+        verdict = abs(exact[0] - sum(exact[1:], Decimal(0))) <= tolerance
+    return verdict
+
+
+def _exceeds(part: Cell, total: Cell) -> bool:
+    """Whether the part's value is greater than the total's (floats unless too close)."""
+    a, b = part[0], total[0]
+    if part[1] is not None and total[1] is not None and abs(a - b) > 1e-9 * (abs(a) + abs(b)):
+        return a > b
+    return Decimal(part[2][2] or "") > Decimal(total[2][2] or "")
+
+
+def half_of(decimals: int) -> float:
+    """Half a unit of the last of ``decimals`` decimals, as a float (0.05 for 1)."""
+    return _HALF[decimals] if decimals < len(_HALF) else 0.5 * 10.0**-decimals
+
+
+def _decimals(text: str) -> int | None:
+    """The decimals of a plain number text (digits, a dot, a sign); None for other forms."""
+    body = text[1:] if text[:1] in ("+", "-") else text
+    if not body.replace(".", "", 1).isdecimal():
+        return None
+    dot = body.find(".")
+    return len(body) - dot - 1 if dot >= 0 else 0
+
+
+def _float_verdict(members: list[Cell]) -> bool | None:
+    """Whether the total (first) is within rounding of its parts, when floats can tell for sure.
+
+    True or False when the difference is farther from the tolerance than float rounding could
+    move it; None for a close call or a number form (exponent…) left to exact :class:`Decimal`
+    arithmetic. Saves the Decimals for the great majority of groups.
+    """
+    tolerance = parts = size = 0.0
+    for number, half, _ in members[1:]:
+        if half is None:
+            return None
+        tolerance += half
+        parts += number
+        size += abs(number)
+    total, half, _ = members[0]
+    if half is None:
+        return None
+    return _judge(abs(total - parts), 1e-9 * (abs(total) + size) + 1e-12, half + tolerance)
+
+
+def _judge(difference: float, margin: float, tolerance: float) -> bool | None:
+    if difference + margin < tolerance:
+        return True
+    if difference - margin > tolerance:
+        return False
+    return None
+
+
+#: half a unit of the last decimal, by number of decimals
+HALF_UNITS = _HALF = tuple(0.5 * 10.0**-d for d in range(40))
+
+
+def _group_location(
+    rest: tuple[str, ...], dim: str, code: str, period: str | None, obs: Observation
+) -> Location:
+    key = ".".join(code if v == "*" else v for v in rest)
+    return Location(
+        **location_from_text(obs.location),
+        series_key=key,
+        period=period,
+        component=dim,
+        value=code,
+    )

@@ -1,0 +1,111 @@
+"""Streaming group checks: windows flushed as the key moves on, bounded memory, never a false
+total-mismatch when the data is not ordered by series."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from exchange.model.records import Observation
+from exchange.model.schema import Schema
+from exchange.model.store import StructureStore
+from exchange.report import Report
+from exchange.validation import ilms_totals, validate
+
+TODAY = dt.date(2025, 6, 1)
+NB = {"UNIT_MEASURE_TYPE": "NB", "UNIT_MEASURE": "PS", "UNIT_MULT": "3"}
+SEXES = {"SEX_T": 10.0, "SEX_M": 6.0, "SEX_F": 4.0}
+
+
+@pytest.fixture(scope="module")
+def schema(store: StructureStore) -> Schema:
+    return store.schema("DF_MST_TEMP_SEX_AGE_CBR_NB")
+
+
+def obs(
+    area: str, sex: str, year: int, value: float, age: str = "AGE_10YRBANDS_TOTAL"
+) -> Observation:
+    key = (area, "A", "MST_TEMP_NB", sex, age, "CBR_BIR_TOTAL")
+    return Observation(key, str(year), f"{value:.1f}", NB)
+
+
+def check(schema: Schema, data: list[Observation]) -> Report:
+    return validate(schema, data, today=TODAY)
+
+
+def codes(report: Report) -> dict[str, int]:
+    return dict(report.counts.by_code)
+
+
+def test_series_order_checks_every_total(schema: Schema) -> None:
+    data = [
+        obs(area, sex, year, value * (2 if (area, sex, year) == ("PHL", "SEX_T", 2020) else 1))
+        for area in ("MYS", "PHL", "THA")
+        for sex, value in SEXES.items()
+        for year in (2019, 2020)
+    ]
+    report = check(schema, data)
+    assert codes(report) == {"total-mismatch": 1}
+    assert report.issues[0].location.series_key == (
+        "PHL.A.MST_TEMP_NB.SEX_T.AGE_10YRBANDS_TOTAL.CBR_BIR_TOTAL"
+    )
+
+
+def test_period_order_works_too(schema: Schema) -> None:
+    data = [
+        obs(area, sex, year, value)
+        for year in (2019, 2020)
+        for area in ("MYS", "PHL")
+        for sex, value in SEXES.items()
+    ]
+    assert check(schema, data).issues == []
+    data[1] = obs("MYS", "SEX_M", 2019, 7.0)
+    assert codes(check(schema, data)) == {"total-mismatch": 1}
+
+
+def test_unordered_data_gives_no_false_error(schema: Schema) -> None:
+    """A group split over windows is not checked in part; a whole window is."""
+    split = [
+        obs("PHL", "SEX_T", 2020, 10.0),
+        obs("MYS", "SEX_T", 2020, 10.0),  # PHL's window closes with SEX_T only
+        obs("PHL", "SEX_M", 2020, 6.0),
+        obs("PHL", "SEX_F", 2020, 4.0),
+        obs("MYS", "SEX_M", 2020, 6.0),
+        obs("MYS", "SEX_F", 2020, 4.5),  # wrong, but its total was in another window
+    ]
+    assert check(schema, split).issues == []
+
+
+def test_duplicates_found_by_year_bits_and_hashes(schema: Schema) -> None:
+    data = [obs("PHL", "SEX_T", 2020, 10.0), obs("MYS", "SEX_T", 2020, 10.0)]
+    data.append(obs("PHL", "SEX_T", 2020, 10.0))  # same series again, later
+    report = validate(schema, data, today=TODAY, rules=("structure",))
+    assert codes(report) == {"duplicate-observation": 1}
+    old = Observation(data[0].key, "1850", "1.0", NB)  # before the first year with a bit
+    report = validate(schema, [old, data[1], old], today=TODAY, rules=("structure",))
+    assert codes(report) == {"duplicate-observation": 1}
+
+
+def test_too_many_open_groups_are_counted_not_guessed(
+    schema: Schema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ilms_totals, "MAX_OPEN_GROUPS", 2)
+    ages = ["AGE_10YRBANDS_TOTAL", "AGE_10YRBANDS_Y15-24", "AGE_10YRBANDS_Y25-34"]
+    data = [
+        obs("PHL", sex, year, value, age)
+        for sex, value in SEXES.items()
+        for age in ages
+        for year in (2019, 2020)
+    ]
+    report = validate(schema, data, today=TODAY, rules=("ilms",))
+    assert "total-mismatch" not in codes(report)
+    assert codes(report).get("groups-not-checked", 0) == 1
+    assert report.valid
+
+
+def test_implausible_change_streams_per_series(schema: Schema) -> None:
+    data = [obs("PHL", "SEX_T", 2018, 10.0), obs("MYS", "SEX_T", 2018, 10.0)]
+    data += [obs("PHL", "SEX_T", 2019, 40.0), obs("MYS", "SEX_T", 2019, 11.0)]
+    report = validate(schema, data, today=TODAY, rules=("ilms",))
+    assert [(i.code, i.location.period) for i in report.issues] == [("implausible-change", "2019")]
