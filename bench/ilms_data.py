@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 
 from exchange.model.records import Observation
-from exchange.services.structures import load_store
+from exchange.services.structures import load_catalog
 
 DATAFLOW = "DF_MST_TEMP_SEX_AGE_CBR_NB"
 LAST_YEAR = 2024
@@ -126,7 +126,7 @@ def _area_block(
 def observations(n: int, ages: list[str] | None = None) -> Iterator[Observation]:
     """``n`` valid ILMS observations of DF_MST_TEMP_SEX_AGE_CBR_NB (see the module docs)."""
     if ages is None:
-        ages = sorted(load_store().schema(DATAFLOW).component("AGE").codes or [])
+        ages = sorted(load_catalog().schema_for(DATAFLOW).component("AGE").codes or [])
     per_year = len(AREAS) * len(SEXES) * len(ages) * len(PLACES)
     whole, rest = divmod(n, per_year)
     years = range(LAST_YEAR - whole + 1, LAST_YEAR + 1)
