@@ -9,6 +9,7 @@ import click
 
 from exchange.errors import IlmsError
 from ilms.convert import convert
+from ilms.load import load
 from ilms.serve import serve
 from ilms.structures import structures
 from ilms.template import template
@@ -30,6 +31,7 @@ cli.add_command(serve)
 cli.add_command(convert)
 cli.add_command(template)
 cli.add_command(validate)
+cli.add_command(load)
 
 
 def main() -> None:

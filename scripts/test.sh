@@ -8,6 +8,14 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
+# PostgreSQL, for the storage and service tests on the scale-out database (installed from Debian's
+# packages when missing; set ILMS_TEST_POSTGRES_URL to use your own, ILMS_SKIP_POSTGRES=1 to skip)
+if [ -z "${ILMS_TEST_POSTGRES_URL:-}" ] && [ -z "${ILMS_SKIP_POSTGRES:-}" ]; then
+  ILMS_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
+  export ILMS_TEST_POSTGRES_URL
+  trap 'bash scripts/postgres.sh stop' EXIT
+fi
+
 echo "== ruff";          .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy";          .venv/bin/mypy
 echo "== import rules";  .venv/bin/lint-imports
