@@ -16,9 +16,10 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from exchange.services.structure_query import load_catalogue
+from exchange.storage import DataStore
 from server.errors import install_error_handlers
 from server.responses import BodyCache
-from server.routers import structure, structure_v2
+from server.routers import availability, data, data_v2, schema, structure, structure_v2
 from server.settings import Settings
 
 
@@ -26,20 +27,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     catalogue = load_catalogue(settings.structures_root)
     store = catalogue.store
+    data_store = DataStore(settings.database_url)
+    data_store.migrate()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        data_store.close()
 
     app = FastAPI(title="ILMS Exchange", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.catalogue = catalogue
     app.state.store = store
+    app.state.data = data_store
     app.state.body_cache = BodyCache(settings.body_cache_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
     install_error_handlers(app)
     app.include_router(structure.router)
     app.include_router(structure_v2.router)
+    for router in (data.router, data_v2.router, availability.router, schema.router):
+        app.include_router(router)
 
     @app.get("/health")
     def health() -> dict[str, object]:

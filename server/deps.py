@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from exchange.services.structure_query import Catalogue
+from exchange.storage import DataStore
 from server.negotiation import Rendering, negotiate
 from server.responses import BodyCache
 
@@ -14,6 +15,11 @@ from server.responses import BodyCache
 def get_catalogue(request: Request) -> Catalogue:
     catalogue: Catalogue = request.app.state.catalogue
     return catalogue
+
+
+def get_data_store(request: Request) -> DataStore:
+    data: DataStore = request.app.state.data
+    return data
 
 
 def get_body_cache(request: Request) -> BodyCache:
@@ -41,3 +47,4 @@ CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 BodyCacheDep = Annotated[BodyCache, Depends(get_body_cache)]
 RenderingV1 = Annotated[Rendering, Depends(rendering_v1)]
 RenderingV2 = Annotated[Rendering, Depends(rendering_v2)]
+DataStoreDep = Annotated[DataStore, Depends(get_data_store)]

@@ -18,3 +18,8 @@ class Settings(BaseSettings):
     gzip_minimum_size: int = 1000
     #: Memory for rendered structure answers, by ETag (structures change only on redeploy).
     body_cache_bytes: int = 64 * 1024 * 1024
+    #: A data query selecting more observations than this is refused (413, SDMX error 510).
+    max_observations: int = 5_000_000
+    #: Where the DSD-specific XSDs (``/rest/schema``) import the SDMX schemas from (a folder URL
+    #: holding ``SDMXDataStructureSpecific.xsd``); by default the files installed here.
+    sdmx_schemas_url: str | None = None

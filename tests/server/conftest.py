@@ -30,8 +30,10 @@ COM = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common}"
 
 
 @pytest.fixture(scope="session")
-def app() -> FastAPI:
-    return create_app(Settings(structures_root=ROOT))
+def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The structure-only app, on an empty database of its own (never ./ilms.db)."""
+    database = tmp_path_factory.mktemp("structure-app") / "ilms.db"
+    return create_app(Settings(structures_root=ROOT, database_url=f"sqlite:///{database}"))
 
 
 @pytest.fixture(scope="session")
