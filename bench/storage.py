@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import resource
 import sys
 import tempfile
 import time
@@ -26,9 +25,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.rss import peak_mb  # noqa: E402
 from exchange.model.records import Action, Observation  # noqa: E402
 from exchange.model.schema import Schema  # noqa: E402
-from exchange.services.structures import load_store  # noqa: E402
+from exchange.services.structures import load_catalog  # noqa: E402
 from exchange.storage import DataStore, parse_key  # noqa: E402
 from exchange.storage.tables import metadata  # noqa: E402
 
@@ -59,10 +59,6 @@ def observations(schema: Schema, n: int, salt: int = 0) -> Iterator[Observation]
                 return
             yield Observation(key, str(year), f"{(count * 7 + salt) % 9973 / 10:.1f}", ATTRIBUTES)
             count += 1
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed(label: str, n_of: Callable[[], int]) -> float:
@@ -116,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = args.database or f"sqlite:///{tmp.name}/bench.db"
-    schema = load_store().schema(DATAFLOW)
+    schema = load_catalog().schema_for(DATAFLOW)
     store = DataStore(url)
     metadata.drop_all(store.engine)
     with store.engine.begin() as conn:

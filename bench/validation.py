@@ -3,7 +3,7 @@
 Not a test: it prints measurements. The target (the validation issue): validating must cost at
 most 1.5x reading, with memory flat. Wall time and CPU time are both shown: on a busy machine the
 CPU ratio is the steadier one. Each measurement runs in a fresh subprocess so that its
-peak RSS (``ru_maxrss``) is its own, imports and the structure store included. Usage::
+peak RSS (``VmHWM``) is its own, imports and the structure store included. Usage::
 
     .venv/bin/python bench/validation.py                  # 100k and 1M observations
     .venv/bin/python bench/validation.py --sizes 10000 --profile   # + a cProfile of validation
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ilms_data import DATAFLOW, observations  # noqa: E402
+from bench.rss import peak_mb  # noqa: E402
 
 
 def write(path: Path, n: int) -> None:
@@ -62,7 +62,7 @@ def one(operation: str, path: str) -> dict[str, object]:
             count = report.observations
             result["issues"] = dict(report.counts.by_code)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     return {**result, "seconds": seconds, "cpu": cpu, "count": count, "rss_mb": peak}
 
 

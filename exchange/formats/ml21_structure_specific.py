@@ -93,6 +93,7 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
     series_base: dict[str, str] = dataset_attrs  # dataset + group + series attributes
     series_raw: dict[str, str] | None = None  # slow path: the Series' own attributes
     missing_warned = False
+    merged: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     new = _new_observation
     obs_type = Observation
 
@@ -122,8 +123,13 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                         value = values.pop(measure, None)
                         if series_base:
                             if values:
-                                attributes = series_base.copy()
-                                attributes.update(values)
+                                # observations of a series repeat a few attribute combinations:
+                                # one shared merged mapping each (less copying here, and
+                                # validation recognises a mapping it has already checked)
+                                own = tuple(values.items())
+                                attributes = merged.get(own)
+                                if attributes is None:
+                                    attributes = merged[own] = {**series_base, **values}
                             else:
                                 attributes = series_base
                         else:
@@ -172,6 +178,7 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                         base.update(values)
                         series_base = base
                         series_raw = None
+                        merged = {}
                     else:
                         series_raw = values
                 elif kind == "Group":
