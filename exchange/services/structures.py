@@ -92,12 +92,16 @@ def dataflow_xsd(
     dataflow: str,
     dimension_at_observation: str = "TIME_PERIOD",
     schema_location: str | None = None,
+    version: str = "2.1",
 ) -> bytes:
-    """The DSD-specific XSD for structure-specific data of ``dataflow`` (also REST ``schema``)."""
+    """The DSD-specific XSD for structure-specific data of ``dataflow`` (also REST ``schema``),
+    for SDMX-ML ``version`` 2.1 or 3.0."""
     from exchange.formats.dsd_xsd import dsd_xsd  # noqa: PLC0415 - only this use case needs it
 
     schema = store.schema_for(dataflow)
-    return dsd_xsd(schema, dimension_at_observation, schema_location=schema_location)
+    return dsd_xsd(
+        schema, dimension_at_observation, schema_location=schema_location, version=version
+    )
 
 
 def cache_dir() -> Path:

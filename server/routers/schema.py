@@ -22,7 +22,11 @@ from exchange.services.structures import dataflow_xsd
 from server.routers.data import split_tail
 
 router = APIRouter(prefix="/rest", tags=["schema"])
-XSD_TYPE = "application/xml"
+#: The media types SDMX-REST declares for the schema resource (1.5: 2.1; 2.0: 3.0.0).
+XSD_TYPES = {
+    "/rest/schema": ("application/vnd.sdmx.schema+xml;version=2.1", "2.1"),
+    "/rest/v2/schema": ("application/vnd.sdmx.schema+xml;version=3.0.0", "3.0"),
+}
 
 
 def _dsd_text(store: StructureStore, agency: str, ident: str, version: str) -> str:
@@ -59,8 +63,10 @@ def schema_answer(request: Request, tail: str, prefix: str) -> Response:
     headers = {"ETag": f'"{digest.hexdigest()[:32]}"', "Cache-Control": "public, max-age=300"}
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
-    body = dataflow_xsd(store, text, dim, request.app.state.settings.sdmx_schemas_url)
-    return Response(body, 200, headers, media_type=XSD_TYPE)
+    media_type, ml_version = XSD_TYPES[prefix]
+    location = request.app.state.settings.sdmx_schemas_url
+    body = dataflow_xsd(store, text, dim, location, version=ml_version)
+    return Response(body, 200, headers, media_type=media_type)
 
 
 @router.get("/schema/{tail:path}", response_class=Response, summary="DSD-specific XSD (1.5)")

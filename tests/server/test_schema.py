@@ -38,9 +38,11 @@ DSD = "ILMS_SEX_AGE_CBR"
 def test_dataflow_schema(data_app: object, data_client: TestClient, path: str, dim: str) -> None:
     response = data_client.get(path)
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("application/xml")
+    version = "3.0" if path.startswith("/rest/v2/") else "2.1"
+    media = "3.0.0" if version == "3.0" else "2.1"
+    assert response.headers["content-type"] == f"application/vnd.sdmx.schema+xml;version={media}"
     schema = data_app.state.store.schema(FLOW)  # type: ignore[attr-defined]
-    assert response.content == dsd_xsd(schema, dim)
+    assert response.content == dsd_xsd(schema, dim, version=version)
     etree.XMLSchema(etree.fromstring(response.content))  # compiles
     again = data_client.get(path, headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
