@@ -11,32 +11,15 @@ sdmx1 reads. See :mod:`exchange.formats.json_common` for the streaming and layou
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, BinaryIO
-
 from exchange.formats import json_common as common
-from exchange.formats.registry import Resolver
-from exchange.model.records import DataStream, MessageInfo, Observation
 
 VERSION = "1.0"
-
-
-def sniff(head: bytes) -> bool:
-    """A JSON object with SDMX-JSON 1.0 members (and none of 2.0's)."""
-    return common.sniff_version(head) == VERSION
-
-
-def read(source: BinaryIO, resolve: Resolver, *, name: str = "<input>") -> DataStream:
-    """Resolve the structure the message names and stream its observations."""
-    return common.read(source, resolve, name=name, version=VERSION)
-
-
-def write(
-    info: MessageInfo, observations: Iterable[Observation], out: BinaryIO, **options: Any
-) -> int:
-    """Write SDMX-JSON 1.0; returns the number of observations written.
-
-    Options: ``layout`` ("series" or "flat"), ``envelope`` ("official" or "legacy"), ``names``
-    (component id → code → label, for the ``name`` of each value; the code otherwise).
-    """
-    return common.write(info, observations, out, version=VERSION, options=options)
+_FORMAT = common.Version(VERSION)
+#: A JSON object with SDMX-JSON 1.0 members (and none of 2.0's).
+sniff = _FORMAT.sniff
+#: Resolve the structure the message names and stream its observations.
+read = _FORMAT.read
+#: Write SDMX-JSON 1.0; returns the number of observations written. Options: ``layout``
+#: ("series" or "flat"), ``envelope`` ("official" or "legacy"), ``names`` (component id → code →
+#: label, for the ``name`` of each value; the code otherwise).
+write = _FORMAT.write

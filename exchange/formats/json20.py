@@ -10,31 +10,14 @@ values are written as ``{"value": …}``, codes as ``{"id": …, "name": …}``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, BinaryIO
-
 from exchange.formats import json_common as common
-from exchange.formats.registry import Resolver
-from exchange.model.records import DataStream, MessageInfo, Observation
 
 VERSION = "2.0"
-
-
-def sniff(head: bytes) -> bool:
-    """A JSON object with ``structures`` or a 2.x SDMX-JSON schema link."""
-    return common.sniff_version(head) == VERSION
-
-
-def read(source: BinaryIO, resolve: Resolver, *, name: str = "<input>") -> DataStream:
-    """Resolve the structure the message names and stream its observations."""
-    return common.read(source, resolve, name=name, version=VERSION)
-
-
-def write(
-    info: MessageInfo, observations: Iterable[Observation], out: BinaryIO, **options: Any
-) -> int:
-    """Write SDMX-JSON 2.0; returns the number of observations written.
-
-    Options: ``layout`` ("series" or "flat"), ``names`` (component id → code → label).
-    """
-    return common.write(info, observations, out, version=VERSION, options=options)
+_FORMAT = common.Version(VERSION)
+#: A JSON object with ``structures`` or a 2.x SDMX-JSON schema link.
+sniff = _FORMAT.sniff
+#: Resolve the structure the message names and stream its observations.
+read = _FORMAT.read
+#: Write SDMX-JSON 2.0; returns the number of observations written. Options: ``layout``
+#: ("series" or "flat"), ``names`` (component id → code → label).
+write = _FORMAT.write

@@ -1229,4 +1229,25 @@ def write(
     return Writer(info, out, version=version, options=options).write(observations)
 
 
-__all__ = ["number_literal", "read", "sniff_version", "text_of", "write"]
+@dataclass(frozen=True)
+class Version:
+    """An SDMX-JSON version as the registry sees a format module: ``sniff``, ``read``, ``write``."""
+
+    version: str
+
+    def sniff(self, head: bytes) -> bool:
+        """A JSON object with this version's SDMX-JSON members (and none of the other's)."""
+        return sniff_version(head) == self.version
+
+    def read(self, source: BinaryIO, resolve: Resolver, *, name: str = "<input>") -> DataStream:
+        """Resolve the structure the message names and stream its observations."""
+        return read(source, resolve, name=name, version=self.version)
+
+    def write(
+        self, info: MessageInfo, observations: Iterable[Observation], out: BinaryIO, **options: Any
+    ) -> int:
+        """Write this version; returns the number of observations written (options: module doc)."""
+        return write(info, observations, out, version=self.version, options=options)
+
+
+__all__ = ["Version", "number_literal", "read", "sniff_version", "text_of", "write"]

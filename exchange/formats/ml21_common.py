@@ -26,7 +26,7 @@ import datetime as dt
 import itertools
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -129,6 +129,93 @@ def syntax_error(exc: etree.XMLSyntaxError, name: str, kind: str) -> MalformedDa
 
 def at(name: str, elem: Any) -> str:
     return f"{name}:{elem.sourceline or 0}:0"
+
+
+class Kinds(dict[Any, str]):
+    """Element tag → local name, computed once per tag: ``kinds[elem.tag]`` in a read loop."""
+
+    def __missing__(self, tag: Any) -> str:
+        kind = self[tag] = localname(tag)
+        return kind
+
+
+class KeyReader:
+    """Reads series and observation keys, warning once (in the info) when one lacks dimensions.
+
+    ``dims`` and ``time_id`` (``""`` without a time dimension) are the schema's, for the reader.
+    """
+
+    __slots__ = ("dims", "name", "time_id", "warned", "warnings")
+
+    def __init__(self, info: MessageInfo, name: str) -> None:
+        time = info.schema.time_dimension
+        self.dims = info.schema.dimension_ids
+        self.time_id = time.id if time is not None else ""
+        self.name = name
+        self.warnings = info.warnings
+        self.warned = False
+
+    def pop(self, values: dict[str, str], elem: Any) -> tuple[str, ...]:
+        """The key, its dimension values popped out of ``values``."""
+        key = tuple(values.pop(d, "") for d in self.dims)
+        if not self.warned and "" in key:
+            self._warn(key, elem)
+        return key
+
+    def get(self, values: Mapping[str, str], elem: Any) -> tuple[str, ...]:
+        """The key, ``values`` left as they are."""
+        key = tuple(values.get(d, "") for d in self.dims)
+        if not self.warned and "" in key:
+            self._warn(key, elem)
+        return key
+
+    def _warn(self, key: tuple[str, ...], elem: Any) -> None:
+        self.warned = True
+        absent = ", ".join(d for d, v in zip(self.dims, key, strict=True) if not v)
+        self.warnings.append(
+            f"{at(self.name, elem)}: {localname(elem.tag)} lacks dimension"
+            f" {absent} (further such warnings are not repeated)"
+        )
+
+
+def dataset_action(
+    elem: Any, info: MessageInfo, name: str, namespace: str | None = None
+) -> Action | None:
+    """A further ``DataSet``'s action (``namespace``-qualified first); None if the message's."""
+    text = elem.get(f"{{{namespace}}}action") if namespace else None
+    text = text or elem.get("action")
+    try:
+        parsed = Action.parse(text)
+    except ValueError:
+        raise MalformedData(f"unknown dataset action {text!r}", where=at(name, elem)) from None
+    return None if parsed is info.action else parsed
+
+
+new_observation: Callable[[type[Observation], tuple[Any, ...]], Observation] = tuple.__new__
+_NAN = frozenset({"NaN"})
+
+
+def observation(
+    key: tuple[str, ...],
+    period: str | None,
+    value: str | None,
+    attributes: Mapping[str, str],
+    action: Action | None,
+    elem: Any,
+    missing: frozenset[str] = _NAN,
+) -> Observation:
+    """The observation read from ``elem`` (a value in ``missing`` is no value)."""
+    return new_observation(
+        Observation,
+        (
+            key,
+            period,
+            None if value in missing else value,
+            attributes,
+            action,
+            f"line {elem.sourceline}",
+        ),
+    )
 
 
 def release(elem: Any) -> None:
@@ -396,6 +483,18 @@ class Groups:
 
     def __bool__(self) -> bool:
         return bool(self.groups)
+
+    def over(
+        self,
+        base: dict[str, str],
+        dims: tuple[str, ...],
+        key: tuple[str, ...],
+        own: dict[str, str],
+    ) -> dict[str, str]:
+        """``base`` + the attributes of the groups ``key`` matches + ``own`` (``own`` if alone)."""
+        if self.groups:
+            base = {**base, **self.matching(dict(zip(dims, key, strict=True)))}
+        return {**base, **own} if base else own
 
     def matching(self, key: dict[str, str]) -> dict[str, str]:
         """The attributes of every group whose partial key the series key matches."""

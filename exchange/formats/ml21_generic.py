@@ -14,17 +14,17 @@ official SDMX-ML 2.1 message schema.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from lxml import etree
 
-from exchange.errors import MalformedData
 from exchange.formats import ml21_common as common
 from exchange.formats.ml21_common import GEN, XSI
 from exchange.formats.registry import Resolver
 from exchange.formats.sdmxml import COM, MES
 from exchange.model.records import Action, DataStream, MessageInfo, Observation
+from exchange.model.schema import Schema
 
 KIND = "SDMX-ML 2.1 generic data"
 ROOTS = ("GenericData", "GenericTimeSeriesData")
@@ -64,16 +64,14 @@ def _values(container: Any) -> dict[str, str]:
 def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for speed)
     reader: common.MessageReader, info: MessageInfo
 ) -> Iterator[Observation]:
-    schema = info.schema
-    name = reader.name
-    dims = schema.dimension_ids
-    time_id = schema.time_dimension.id if schema.time_dimension is not None else ""
+    keys = common.KeyReader(info, reader.name)
+    name, dims, time_id = reader.name, keys.dims, keys.time_id
     dim_at_obs = info.dimension_at_observation
     fast = bool(time_id) and dim_at_obs == time_id
     dataset_attrs: dict[str, str] = dict(info.dataset_attributes)
     action: Action | None = None
     groups = common.Groups()
-    kinds: dict[Any, str] = {}
+    kinds = common.Kinds()
     # series state
     series_values: dict[str, str] = {}
     series_attrs: dict[str, str] = {}
@@ -85,33 +83,10 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
     obs_value: str | None = None
     obs_attrs: dict[str, str] = {}
     group_key: dict[str, str] = {}
-    missing_warned = False
-
-    def key_of(values: Mapping[str, str], elem: Any) -> tuple[str, ...]:
-        nonlocal missing_warned
-        key = tuple(values.get(d, "") for d in dims)
-        if not missing_warned and "" in key:
-            missing_warned = True
-            absent = [d for d, v in zip(dims, key, strict=True) if not v]
-            info.warnings.append(
-                f"{common.at(name, elem)}: {common.localname(elem.tag)} lacks dimension"
-                f" {', '.join(absent)} (further such warnings are not repeated)"
-            )
-        return key
-
-    def base_for(key: tuple[str, ...], own: dict[str, str]) -> dict[str, str]:
-        base = dict(dataset_attrs)
-        if groups:
-            base.update(groups.matching(dict(zip(dims, key, strict=True))))
-        base.update(own)
-        return base
 
     try:
         for event, elem in reader.replay():
-            tag = elem.tag
-            kind = kinds.get(tag)
-            if kind is None:
-                kind = kinds[tag] = common.localname(tag)
+            kind = kinds[elem.tag]
             if event == "start":
                 if kind == "Obs":
                     obs_key, obs_dim, obs_value, obs_attrs = None, None, None, {}
@@ -121,23 +96,14 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                     group_key = {}
                 elif kind == "DataSet" and elem is not reader.dataset:
                     dataset_attrs, groups = {}, common.Groups()
-                    text = elem.get("action")
-                    try:
-                        parsed = Action.parse(text)
-                    except ValueError:
-                        raise MalformedData(
-                            f"unknown dataset action {text!r}", where=common.at(name, elem)
-                        ) from None
-                    action = None if parsed is info.action else parsed
+                    action = common.dataset_action(elem, info, name)
                 continue
             if kind == "ObsDimension":
                 obs_dim = elem.get("value")
             elif kind == "ObsValue":
                 obs_value = elem.get("value")
-                if obs_value == "NaN":
-                    obs_value = None
             elif kind == "Attributes":
-                parent = kinds.get(elem.getparent().tag) or common.localname(elem.getparent().tag)
+                parent = kinds[elem.getparent().tag]
                 if parent == "Obs":
                     obs_attrs = _values(elem)
                 elif parent == "Series":
@@ -150,14 +116,13 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                     dataset_attrs = _values(elem)
             elif kind == "Obs":
                 if obs_key is not None:  # flat
-                    key = key_of(obs_key, elem)
+                    key = keys.get(obs_key, elem)
                     period = obs_key.get(time_id) if time_id else None
-                    base = base_for(key, {})
-                    attributes = {**base, **obs_attrs} if base else obs_attrs
+                    attributes = groups.over(dataset_attrs, dims, key, obs_attrs)
                 elif fast:
                     if series_base is None:
-                        series_key = key_of(series_values, elem)
-                        series_base = base_for(series_key, series_attrs)
+                        series_key = keys.get(series_values, elem)
+                        series_base = groups.over(dataset_attrs, dims, series_key, series_attrs)
                     key = series_key
                     period = obs_dim
                     if series_base:
@@ -166,13 +131,12 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                         attributes = obs_attrs
                 else:  # another dimension at observation level
                     values = {**series_values, dim_at_obs: obs_dim or ""}
-                    key = key_of(values, elem)
+                    key = keys.get(values, elem)
                     period = series_values.get(time_id) if time_id else None
-                    base = base_for(key, series_attrs)
-                    attributes = {**base, **obs_attrs} if base else obs_attrs
-                yield Observation(
-                    key, period, obs_value, attributes, action, f"line {elem.sourceline}"
-                )
+                    attributes = groups.over(
+                        dataset_attrs, dims, key, {**series_attrs, **obs_attrs}
+                    )
+                yield common.observation(key, period, obs_value, attributes, action, elem)
                 common.release(elem)
             elif kind == "SeriesKey":
                 series_values = _values(elem)
@@ -232,7 +196,7 @@ def write(
                 xf.write("\n")
                 _write_values(xf, _G_ATTRIBUTES, dataset_attrs.items())
                 if layout.flat:
-                    count = _write_flat(xf, rows, info, layout)
+                    count = _write_flat(xf, rows, schema, layout.dataset_ids)
                 else:
                     count = _write_series(xf, rows, info, layout)
             xf.write("\n")
@@ -246,10 +210,8 @@ def _write_obs_tail(xf: Any, obs: Observation, skip: frozenset[str]) -> None:
     _write_values(xf, _G_ATTRIBUTES, ((k, v) for k, v in obs.attributes.items() if k not in skip))
 
 
-def _write_flat(
-    xf: Any, rows: Iterator[Observation], info: MessageInfo, layout: common.Plan
-) -> int:
-    schema = info.schema
+def _write_flat(xf: Any, rows: Iterator[Observation], schema: Schema, skip: frozenset[str]) -> int:
+    """``AllDimensions``: one ``Obs`` per observation, with its whole ``ObsKey``."""
     dims = schema.dimension_ids
     time_id = schema.time_dimension.id if schema.time_dimension is not None else None
     count = 0
@@ -259,7 +221,7 @@ def _write_flat(
             if time_id is not None and obs.period is not None:
                 key.append((time_id, obs.period))
             _write_values(xf, _G_OBS_KEY, key)
-            _write_obs_tail(xf, obs, layout.dataset_ids)
+            _write_obs_tail(xf, obs, skip)
         xf.write("\n")
         count += 1
     return count
@@ -268,6 +230,7 @@ def _write_flat(
 def _write_series(
     xf: Any, rows: Iterator[Observation], info: MessageInfo, layout: common.Plan
 ) -> int:
+    """One ``Series`` per run of observations with the same series key and series attributes."""
     schema = info.schema
     dims = schema.dimension_ids
     time_id = schema.time_dimension.id if schema.time_dimension is not None else None

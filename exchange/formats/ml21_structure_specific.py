@@ -15,17 +15,16 @@ namespace of :func:`exchange.formats.dsd_xsd.dsd_xsd`, against whose XSD its out
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from lxml import etree
 
-from exchange.errors import MalformedData
 from exchange.formats import ml21_common as common
 from exchange.formats.ml21_common import SS, XSI
 from exchange.formats.registry import Resolver
-from exchange.formats.sdmxml import COM, MES
 from exchange.model.records import Action, DataStream, MessageInfo, Observation
+from exchange.model.schema import Schema
 
 KIND = "SDMX-ML 2.1 structure-specific data"
 ROOTS = ("StructureSpecificData", "StructureSpecificTimeSeriesData")
@@ -45,7 +44,6 @@ _SET_ATTRIBUTES = frozenset(
         "REPORTING_YEAR_START_DAY",
     }
 )
-_new_observation: Callable[[type[Observation], tuple[Any, ...]], Observation] = tuple.__new__
 
 
 def sniff(head: bytes) -> bool:
@@ -79,46 +77,28 @@ def _dataset_attributes(dataset: Any, warnings: list[str]) -> dict[str, str]:
 def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for speed)
     reader: common.MessageReader, info: MessageInfo
 ) -> Iterator[Observation]:
-    schema = info.schema
-    name = reader.name
-    dims = schema.dimension_ids
-    time_id = schema.time_dimension.id if schema.time_dimension is not None else ""
-    measure = schema.measure.id
+    keys = common.KeyReader(info, reader.name)
+    name, dims, time_id = reader.name, keys.dims, keys.time_id
+    measure = info.schema.measure.id
     fast = info.dimension_at_observation == time_id and bool(time_id)
     dataset_attrs: dict[str, str] = dict(info.dataset_attributes)
     action: Action | None = None
     groups = common.Groups()
-    kinds: dict[Any, str] = {}
+    kinds = common.Kinds()
     series_key: tuple[str, ...] = ()
     series_base: dict[str, str] = dataset_attrs  # dataset + group + series attributes
     series_raw: dict[str, str] | None = None  # slow path: the Series' own attributes
-    missing_warned = False
     merged: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
-    new = _new_observation
-    obs_type = Observation
-
-    def key_of(values: dict[str, str], elem: Any) -> tuple[str, ...]:
-        nonlocal missing_warned
-        key = tuple(values.pop(d, "") for d in dims)
-        if not missing_warned and "" in key:
-            missing_warned = True
-            absent = [d for d, v in zip(dims, key, strict=True) if not v]
-            info.warnings.append(
-                f"{common.at(name, elem)}: {localname_of(elem)} lacks dimension"
-                f" {', '.join(absent)} (further such warnings are not repeated)"
-            )
-        return key
+    new, obs_type = common.new_observation, Observation
 
     try:
         for event, elem in reader.replay():
-            tag = elem.tag
-            kind = kinds.get(tag)
-            if kind is None:
-                kind = kinds[tag] = common.localname(tag)
+            kind = kinds[elem.tag]
             if event == "start":
                 if kind == "Obs":
                     if fast and series_raw is None:
                         values = dict(elem.items())
+                        key = series_key
                         period = values.pop(time_id, None)
                         value = values.pop(measure, None)
                         if series_base:
@@ -137,29 +117,14 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                     else:
                         values = dict(series_raw) if series_raw else {}
                         values.update(elem.items())
-                        key = key_of(values, elem)
+                        key = keys.pop(values, elem)
                         period = values.pop(time_id, None) if time_id else None
                         value = values.pop(measure, None)
-                        base = dataset_attrs
-                        if groups:
-                            base = {**base, **groups.matching(dict(zip(dims, key, strict=True)))}
-                        attributes = {**base, **values} if base else values
-                        yield new(
-                            obs_type,
-                            (
-                                key,
-                                period,
-                                None if value == "NaN" else value,
-                                attributes,
-                                action,
-                                f"line {elem.sourceline}",
-                            ),
-                        )
-                        continue
-                    yield new(
+                        attributes = groups.over(dataset_attrs, dims, key, values)
+                    yield new(  # inline: the hot path (common.observation, less a call)
                         obs_type,
                         (
-                            series_key,
+                            key,
                             period,
                             None if value == "NaN" else value,
                             attributes,
@@ -170,13 +135,9 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                 elif kind == "Series":
                     values = {k: v for k, v in elem.items() if k[0] != "{"}
                     if fast:
-                        series_key = key_of(values, elem)
+                        series_key = keys.pop(values, elem)
                         values.pop(time_id, None)
-                        base = dict(dataset_attrs)
-                        if groups:
-                            base.update(groups.matching(dict(zip(dims, series_key, strict=True))))
-                        base.update(values)
-                        series_base = base
+                        series_base = groups.over(dataset_attrs, dims, series_key, values)
                         series_raw = None
                         merged = {}
                     else:
@@ -189,27 +150,14 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                     dataset_attrs = _dataset_attributes(elem, info.warnings)
                     series_base = dataset_attrs
                     groups = common.Groups()
-                    text = elem.get(f"{{{SS}}}action") or elem.get("action")
-                    try:
-                        parsed = Action.parse(text)
-                    except ValueError:
-                        raise MalformedData(
-                            f"unknown dataset action {text!r}", where=common.at(name, elem)
-                        ) from None
-                    action = None if parsed is info.action else parsed
-            elif kind in {"Obs", "Series", "Group"}:
+                    action = common.dataset_action(elem, info, name, SS)
+            elif kind in {"Obs", "Series", "Group", "DataSet"}:
                 common.release(elem)
                 if kind == "Series":
                     series_raw = None
                     series_base = dataset_attrs
-            elif kind == "DataSet":
-                common.release(elem)
     except etree.XMLSyntaxError as exc:
         raise reader.error(exc) from None
-
-
-def localname_of(elem: Any) -> str:
-    return common.localname(elem.tag)
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -222,58 +170,91 @@ def write(
     layout, or another dimension id); ``schema_location`` (where the DSD-specific XSD is, for
     ``xsi:schemaLocation``).
     """
+    dataset = {
+        f"{{{SS}}}structureRef": common.STRUCTURE_ID,
+        f"{{{SS}}}dataScope": "Dataflow" if info.schema.dataflow is not None else "DataStructure",
+        f"{{{XSI}}}type": "ns1:DataSetType",
+        f"{{{SS}}}action": info.action.value,
+    }
+    return write_message(info, observations, out, options, dataset)
+
+
+def write_message(
+    info: MessageInfo,
+    observations: Iterable[Observation],
+    out: BinaryIO,
+    options: Mapping[str, Any],
+    set_attributes: dict[str, str],
+    dialect: common.Dialect = common.ML21,
+    prefix: str = "data",
+) -> int:
+    """A structure-specific message of this dialect (the data namespace bound to ``prefix``).
+
+    ``set_attributes``: the ``DataSet``'s own (``structureRef``, ``action``…), before the dataset
+    attribute values.
+    """
     schema = info.schema
     layout = common.plan(schema, options.get("dimension_at_observation"))
     namespace = common.structure_namespace(schema, layout.dim_at_obs)
     first, rows = common.peek(observations)
-    dataset_attrs = common.dataset_attributes(info, first, layout)
+    dataset = {**set_attributes, **common.dataset_attributes(info, first, layout)}
     time_id = schema.time_dimension.id if schema.time_dimension is not None else None
-    measure = schema.measure.id
-    dims = schema.dimension_ids
     root_attrib: dict[str, str] = {}
     location = options.get("schema_location")
     if location:
         root_attrib[f"{{{XSI}}}schemaLocation"] = f"{namespace} {location}"
-    nsmap = {"message": MES, "common": COM, "data": SS, "xsi": XSI, "ns1": namespace}
-    count = 0
+    mes = dialect.message
+    nsmap = {"message": mes, "common": dialect.common, prefix: dialect.data, "xsi": XSI}
+    nsmap["ns1"] = namespace
     with etree.xmlfile(out, encoding="UTF-8") as xf:
         xf.write_declaration()
-        with xf.element(f"{{{MES}}}StructureSpecificData", root_attrib, nsmap=nsmap):
+        with xf.element(f"{{{mes}}}StructureSpecificData", root_attrib, nsmap=nsmap):
             xf.write("\n")
             common.write_header(
-                xf, info, dimension_at_observation=layout.dim_at_obs, namespace=namespace
+                xf,
+                info,
+                dimension_at_observation=layout.dim_at_obs,
+                namespace=namespace,
+                dialect=dialect,
             )
-            dataset = {
-                f"{{{SS}}}structureRef": common.STRUCTURE_ID,
-                f"{{{SS}}}dataScope": "Dataflow"
-                if schema.dataflow is not None
-                else "DataStructure",
-                f"{{{XSI}}}type": "ns1:DataSetType",
-                f"{{{SS}}}action": info.action.value,
-            }
-            dataset.update(dataset_attrs)
-            with xf.element(f"{{{MES}}}DataSet", dataset):
+            with xf.element(f"{{{mes}}}DataSet", dataset):
                 xf.write("\n")
-                skip = layout.dataset_ids
                 if layout.flat:
-                    for obs in rows:
-                        attrib = dict(zip(dims, obs.key, strict=True))
-                        if time_id is not None and obs.period is not None:
-                            attrib[time_id] = obs.period
-                        if obs.value is not None:
-                            attrib[measure] = obs.value
-                        for k, v in obs.attributes.items():
-                            if k not in skip:
-                                attrib[k] = v
-                        xf.write(etree.Element("Obs", attrib), "\n")
-                        count += 1
+                    count = write_flat(xf, rows, schema, layout.dataset_ids)
                 else:
-                    count = _write_series(xf, rows, info, layout, time_id, measure)
+                    count = write_series(xf, rows, info, layout, time_id, schema.measure.id)
             xf.write("\n")
     return count
 
 
-def _write_series(  # noqa: C901
+def _write_obs(
+    xf: Any, attrib: dict[str, str], obs: Observation, measure: str, skip: frozenset[str]
+) -> None:
+    """An ``Obs`` with these attributes, then its value and its attribute values not in ``skip``."""
+    if obs.value is not None:
+        attrib[measure] = obs.value
+    for k, v in obs.attributes.items():
+        if k not in skip:
+            attrib[k] = v
+    xf.write(etree.Element("Obs", attrib), "\n")
+
+
+def write_flat(xf: Any, rows: Iterable[Observation], schema: Schema, skip: frozenset[str]) -> int:
+    """``AllDimensions``: one ``Obs`` per observation, with its whole key."""
+    dims = schema.dimension_ids
+    time_id = schema.time_dimension.id if schema.time_dimension is not None else None
+    measure = schema.measure.id
+    count = 0
+    for obs in rows:
+        attrib = dict(zip(dims, obs.key, strict=True))
+        if time_id is not None and obs.period is not None:
+            attrib[time_id] = obs.period
+        _write_obs(xf, attrib, obs, measure, skip)
+        count += 1
+    return count
+
+
+def write_series(
     xf: Any,
     rows: Iterator[Observation],
     info: MessageInfo,
@@ -314,12 +295,7 @@ def _write_series(  # noqa: C901
                     o = {dims[obs_index]: obs.key[obs_index]}
                 else:
                     o = {time_id: obs.period or ""} if time_id is not None else {}
-                if obs.value is not None:
-                    o[measure] = obs.value
-                for k, v in obs.attributes.items():
-                    if k not in skip:
-                        o[k] = v
-                xf.write(etree.Element("Obs", o), "\n")
+                _write_obs(xf, o, obs, measure, skip)
                 count += 1
         xf.write("\n")
     return count

