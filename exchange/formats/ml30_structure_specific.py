@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from exchange.formats import ml21_common as common
+from exchange.formats import ml21_header
 from exchange.formats.ml21_common import ML30, SS30, XSI
 from exchange.formats.ml21_structure_specific import write_message
 from exchange.formats.registry import Resolver
@@ -53,12 +54,12 @@ def sniff(head: bytes) -> bool:
 
 def read(source: BinaryIO, resolve: Resolver, *, name: str = "<input>") -> DataStream:
     """Read the header, resolve the structure, stream the observations."""
-    reader = common.MessageReader(
+    reader = ml21_header.MessageReader(
         source, name=name, roots=ROOTS, kind=KIND, dialect=ML30, refuse=(common.ML21,)
     )
     schema = resolve(reader.header.structure_ref or reader.header.namespace)
     info = reader.info(schema)
-    common.check_dimension_at_observation(info, name)
+    ml21_header.check_dimension_at_observation(info, name)
     if reader.dataset is not None:
         attributes = _own_values(reader.dataset, info.warnings, _SET_ATTRIBUTES)
         reader.pending = reader.read_ahead(_CONTENT)
@@ -112,7 +113,7 @@ def _partial_key(values: dict[str, str], schema: Schema) -> dict[str, str]:
 
 
 def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for speed)
-    reader: common.MessageReader, info: MessageInfo
+    reader: ml21_header.MessageReader, info: MessageInfo
 ) -> Iterator[Observation]:
     keys = common.KeyReader(info, reader.name)
     name, dims, time_id = reader.name, keys.dims, keys.time_id
