@@ -11,9 +11,13 @@ python3 -m venv .venv
 # PostgreSQL, for the storage and service tests on the scale-out database (installed from Debian's
 # packages when missing; set ILMS_TEST_POSTGRES_URL to use your own, ILMS_SKIP_POSTGRES=1 to skip)
 if [ -z "${ILMS_TEST_POSTGRES_URL:-}" ] && [ -z "${ILMS_SKIP_POSTGRES:-}" ]; then
-  ILMS_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
-  export ILMS_TEST_POSTGRES_URL
-  trap 'bash scripts/postgres.sh stop' EXIT
+  if ILMS_TEST_POSTGRES_URL=$(bash scripts/postgres.sh); then
+    export ILMS_TEST_POSTGRES_URL
+    trap 'bash scripts/postgres.sh stop' EXIT
+  else
+    unset ILMS_TEST_POSTGRES_URL
+    echo "WARNING: PostgreSQL could not be started: its tests are SKIPPED (see above)" >&2
+  fi
 fi
 
 echo "== ruff";          .venv/bin/ruff check . && .venv/bin/ruff format --check .
