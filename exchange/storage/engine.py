@@ -16,6 +16,7 @@ Two guarantees every write needs, and how each database gives them:
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,9 +59,9 @@ def _setup_sqlite(engine: sa.Engine) -> None:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _enter_wal(cursor)
         for pragma in (
-            f"busy_timeout={BUSY_TIMEOUT_MS}",  # first: switching to WAL may have to wait too
-            "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "temp_store=MEMORY",
@@ -73,6 +74,28 @@ def _setup_sqlite(engine: sa.Engine) -> None:
     def on_begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get("ilms_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _enter_wal(cursor: Any) -> None:
+    """Switch the database file to WAL, retrying while another connection holds it.
+
+    The switch needs the file to itself, and SQLite answers ``SQLITE_BUSY`` at once here rather
+    than calling the busy handler: several processes opening a new database together (app
+    workers starting, a CLI beside the server) would otherwise fail at random. WAL is stored in
+    the file, so once any connection has switched, the others find it set and skip the switch.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
 
 @contextmanager
