@@ -194,13 +194,18 @@ class StructureStore:
         """Fail on any reference to an artefact that is not in the store."""
         problems = [
             f"{owner} references missing {target}"
-            for owner, target in self._references()
+            for owner, target in self.references()
             if target not in self._by_ref
         ]
         if problems:
             raise InvalidStructure("dangling references: " + "; ".join(sorted(set(problems))[:20]))
 
-    def _references(self) -> Iterator[tuple[ArtefactRef, ArtefactRef]]:
+    def references(self) -> Iterator[tuple[ArtefactRef, ArtefactRef]]:
+        """Every (artefact, artefact it references) edge of the store, dangling or not.
+
+        One definition of the reference graph, shared by the integrity check and by the REST
+        ``references=`` parameter (parents and children are the two directions of these edges).
+        """
         for ref, obj in self._by_ref.items():
             if ref.kind is Kind.DATA_STRUCTURE:
                 yield from ((ref, target) for target in _dsd_targets(obj))

@@ -121,7 +121,7 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
         newest = max(newest, path.stat().st_mtime)
     children: dict[ArtefactRef, set[ArtefactRef]] = {}
     parents: dict[ArtefactRef, set[ArtefactRef]] = {}
-    for owner, target in store._references():  # the store's own definition of the edges
+    for owner, target in store.references():
         children.setdefault(owner, set()).add(target)
         parents.setdefault(target, set()).add(owner)
     return Catalogue(
