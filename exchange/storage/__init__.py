@@ -7,6 +7,18 @@ from __future__ import annotations
 
 from exchange.storage.keys import KeyFilter, parse_key
 from exchange.storage.store import DataStore
+from exchange.storage.submissions import Status, Submission, Submissions
+from exchange.storage.tokens import TokenInfo, Tokens
 from exchange.storage.writer import Counts
 
-__all__ = ["Counts", "DataStore", "KeyFilter", "parse_key"]
+__all__ = [
+    "Counts",
+    "DataStore",
+    "KeyFilter",
+    "Status",
+    "Submission",
+    "Submissions",
+    "TokenInfo",
+    "Tokens",
+    "parse_key",
+]

@@ -143,6 +143,56 @@ def _backfill_v3(conn: sa.Connection) -> None:
         )
 
 
+# -- version 4: API tokens and the submission log (data pushes) --------------------------------
+_v4 = sa.MetaData()
+sa.Table(
+    "api_tokens",
+    _v4,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("provider", sa.String(50)),
+    sa.Column("admin", sa.Boolean, nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger),
+)
+sa.Table(
+    "submissions",
+    _v4,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("provider", sa.String(50)),
+    sa.Column("token_id", sa.String(32), nullable=False),
+    sa.Column("dataflow", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("media_type", sa.String(200)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("worker", sa.String(200), nullable=False),
+    sa.Column("observations", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("bytes_read", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.BigInteger),
+    sa.Column("finished_at", sa.BigInteger),
+    sa.Column("stamp", sa.BigInteger),
+    sa.Column("added", sa.Integer),
+    sa.Column("replaced", sa.Integer),
+    sa.Column("deleted", sa.Integer),
+    sa.Column("unchanged", sa.Integer),
+    sa.Column("report", sa.Text),
+    sa.Column("message", sa.Text),
+    sa.Column("duplicate_of", sa.String(36)),
+    sa.Index("ix_submissions_file", "provider", "dataflow", "sha256"),
+    sa.Index("ix_submissions_received", "received_at"),
+)
+
+
+def _create_v4(conn: sa.Connection) -> None:
+    _v4.create_all(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series and observations", [_create_v1]),
     Migration(
@@ -151,6 +201,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         [_series_columns, _backfill_series, _v2_indexes],
     ),
     Migration(3, "changes log and precomputed availability", [_create_v3, _backfill_v3]),
+    Migration(4, "API tokens and the submission log", [_create_v4]),
 )
 LATEST = MIGRATIONS[-1].version
 

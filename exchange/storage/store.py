@@ -18,7 +18,7 @@ so nothing committed later can carry an older one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 
 import sqlalchemy as sa
 
@@ -30,7 +30,9 @@ from exchange.storage import migrations
 from exchange.storage.engine import create_engine, next_stamp, write_transaction
 from exchange.storage.keys import KeyFilter
 from exchange.storage.reader import Query, read_availability, read_observations, snapshot
+from exchange.storage.submissions import Submissions
 from exchange.storage.tables import changes, series
+from exchange.storage.tokens import Tokens
 from exchange.storage.writer import Counts, Writer
 
 __all__ = ["DataStore"]
@@ -67,6 +69,9 @@ class DataStore:
             self.engine = create_engine(url, **engine_options)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise InvalidRequest(f"not a database URL we can use: {exc}", where=url) from None
+        #: API tokens of data pushes, and the log of pushes (:mod:`exchange.services.submit`).
+        self.tokens = Tokens(self.engine)
+        self.submissions = Submissions(self.engine)
 
     def __repr__(self) -> str:
         return f"DataStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -91,14 +96,30 @@ class DataStore:
             return migrations.current_version(conn)
 
     # -- writing --------------------------------------------------------------------------------
-    def apply(self, schema: Schema, action: Action, observations: Iterable[Observation]) -> Counts:
+    def apply(
+        self,
+        schema: Schema,
+        action: Action,
+        observations: Iterable[Observation],
+        *,
+        before: Callable[[sa.Connection], None] | None = None,
+        after: Callable[[sa.Connection, Counts], None] | None = None,
+    ) -> Counts:
         """Store one message's observations under ``action``, all or nothing.
 
         See :mod:`exchange.storage.writer` for what each action does and what is counted. If the
         iterator raises (a reader meeting a broken file, say), nothing of the message is kept.
+        ``before`` and ``after`` run in the same transaction, under the write lock: a check that
+        may raise to write nothing (a duplicate push), and a record that commits with the data
+        or not at all (the submission log's ``stored``).
         """
         with write_transaction(self.engine) as conn:
-            return Writer(conn, schema, action, next_stamp(conn)).run(observations)
+            if before is not None:
+                before(conn)
+            counts = Writer(conn, schema, action, next_stamp(conn)).run(observations)
+            if after is not None:
+                after(conn, counts)
+            return counts
 
     # -- reading --------------------------------------------------------------------------------
     def query(

@@ -19,6 +19,9 @@ Why this shape:
 - ``changes`` logs every write transaction; its stamps are the store's clock.
 - ``availability`` is precomputed per write: for each dataflow, dimension and code, how many
   series with data use it.
+- ``api_tokens`` and ``submissions`` serve data pushes (``exchange.services.submit``): tokens are
+  kept as hashes only; the log keeps every submission with its file's SHA-256 (what makes a
+  second push of the same file a recognised duplicate) and its report as JSON.
 """
 
 from __future__ import annotations
@@ -84,4 +87,50 @@ availability = sa.Table(
     sa.Column("dimension", sa.String(100), primary_key=True),
     sa.Column("code", sa.String(100), primary_key=True),
     sa.Column("series_count", sa.Integer, nullable=False),
+)
+
+#: API tokens (``exchange.storage.tokens``): only the SHA-256 of each secret is kept.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("provider", sa.String(50)),
+    sa.Column("admin", sa.Boolean, nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger),
+)
+
+#: The submission log (``exchange.storage.submissions``): every push, its file and its result.
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("provider", sa.String(50)),
+    sa.Column("token_id", sa.String(32), nullable=False),
+    sa.Column("dataflow", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("media_type", sa.String(200)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("worker", sa.String(200), nullable=False),
+    sa.Column("observations", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("bytes_read", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.BigInteger),
+    sa.Column("finished_at", sa.BigInteger),
+    sa.Column("stamp", sa.BigInteger),
+    sa.Column("added", sa.Integer),
+    sa.Column("replaced", sa.Integer),
+    sa.Column("deleted", sa.Integer),
+    sa.Column("unchanged", sa.Integer),
+    sa.Column("report", sa.Text),
+    sa.Column("message", sa.Text),
+    sa.Column("duplicate_of", sa.String(36)),
+    sa.Index("ix_submissions_file", "provider", "dataflow", "sha256"),
+    sa.Index("ix_submissions_received", "received_at"),
 )
