@@ -4,7 +4,9 @@
 import time, so tests can run several apps with different settings side by side. The structures
 are loaded (and their references checked) here, so broken files fail at start-up, not at the first
 request. The SDMX-REST structure resources answer under ``/rest`` (1.5) and ``/rest/v2`` (2.0);
-every error leaves as an SDMX error message (``server.errors``).
+every error leaves as an SDMX error message (``server.errors``). Data pushes and the submission
+log (``server.routers.submissions``) need a token; at start-up, submissions a killed process left
+unfinished are marked failed (they stored nothing: a file is stored in one transaction).
 """
 
 from __future__ import annotations
@@ -16,10 +18,19 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from exchange.services.structure_query import load_catalogue
+from exchange.services.submit import Submitter
 from exchange.storage import DataStore
 from server.errors import install_error_handlers
 from server.responses import BodyCache
-from server.routers import availability, data, data_v2, schema, structure, structure_v2
+from server.routers import (
+    availability,
+    data,
+    data_v2,
+    schema,
+    structure,
+    structure_v2,
+    submissions,
+)
 from server.settings import Settings
 
 
@@ -29,10 +40,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = catalogue.store
     data_store = DataStore(settings.database_url)
     data_store.migrate()
+    data_store.submissions.recover()  # what a killed process left unfinished stored nothing
+    submitter = Submitter(store, data_store)
+    workers = submissions.Workers(settings.submission_workers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        workers.close()
+        submitter.close()
         data_store.close()
 
     app = FastAPI(title="ILMS Exchange", version="0.1.0", lifespan=lifespan)
@@ -41,12 +57,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.data = data_store
     app.state.body_cache = BodyCache(settings.body_cache_bytes)
+    app.state.submitter = submitter
+    app.state.workers = workers
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
     install_error_handlers(app)
     app.include_router(structure.router)
     app.include_router(structure_v2.router)
     for router in (data.router, data_v2.router, availability.router, schema.router):
         app.include_router(router)
+    app.include_router(submissions.router)
 
     @app.get("/health")
     def health() -> dict[str, object]:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from exchange.services.structure_query import Catalogue
+from exchange.services.submit import Submitter
 from exchange.storage import DataStore
 from server.negotiation import Rendering, negotiate
 from server.responses import BodyCache
@@ -20,6 +21,11 @@ def get_catalogue(request: Request) -> Catalogue:
 def get_data_store(request: Request) -> DataStore:
     data: DataStore = request.app.state.data
     return data
+
+
+def get_submitter(request: Request) -> Submitter:
+    submitter: Submitter = request.app.state.submitter
+    return submitter
 
 
 def get_body_cache(request: Request) -> BodyCache:
@@ -48,3 +54,4 @@ BodyCacheDep = Annotated[BodyCache, Depends(get_body_cache)]
 RenderingV1 = Annotated[Rendering, Depends(rendering_v1)]
 RenderingV2 = Annotated[Rendering, Depends(rendering_v2)]
 DataStoreDep = Annotated[DataStore, Depends(get_data_store)]
+SubmitterDep = Annotated[Submitter, Depends(get_submitter)]

@@ -23,3 +23,9 @@ class Settings(BaseSettings):
     #: Where the DSD-specific XSDs (``/rest/schema``) import the SDMX schemas from (a folder URL
     #: holding ``SDMXDataStructureSpecific.xsd``); by default the files installed here.
     sdmx_schemas_url: str | None = None
+    #: Largest data file a push may send, in bytes (larger: 413 before reading it).
+    max_upload_bytes: int = 512 * 1024 * 1024
+    #: Submissions received or worked on at once; one more is answered 503 with Retry-After.
+    submission_workers: int = 2
+    #: Where uploads wait while validated and stored (the system's temporary folder if unset).
+    upload_dir: Path | None = None
