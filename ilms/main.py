@@ -10,9 +10,11 @@ import click
 from exchange.errors import IlmsError
 from ilms.convert import convert
 from ilms.load import load
+from ilms.push import push
 from ilms.serve import serve
 from ilms.structures import structures
 from ilms.template import template
+from ilms.tokens import tokens
 from ilms.validate import validate
 
 
@@ -32,6 +34,8 @@ cli.add_command(convert)
 cli.add_command(template)
 cli.add_command(validate)
 cli.add_command(load)
+cli.add_command(tokens)
+cli.add_command(push)
 
 
 def main() -> None:
