@@ -26,6 +26,7 @@ from server.routers import (
     availability,
     data,
     data_v2,
+    pages,
     schema,
     structure,
     structure_v2,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (data.router, data_v2.router, availability.router, schema.router):
         app.include_router(router)
     app.include_router(submissions.router)
+    app.include_router(pages.router)
 
     @app.get("/health")
     def health() -> dict[str, object]:
