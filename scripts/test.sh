@@ -20,6 +20,11 @@ if [ -z "${ILMS_TEST_POSTGRES_URL:-}" ] && [ -z "${ILMS_SKIP_POSTGRES:-}" ]; the
   fi
 fi
 
+# Chromium, for the browser test of the focal points' web page (ILMS_SKIP_BROWSER=1 to skip)
+if ! bash scripts/chromium.sh; then
+  echo "WARNING: Chromium could not be installed: the browser test is SKIPPED" >&2
+fi
+
 echo "== ruff";          .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy";          .venv/bin/mypy
 echo "== import rules";  .venv/bin/lint-imports

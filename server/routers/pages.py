@@ -53,15 +53,28 @@ def _page_template() -> str:
     return resources.files("server").joinpath("static/index.html").read_text(encoding="utf-8")
 
 
-def _tables_html(store: StructureStore) -> str:
-    """The tables by module: name, id, template link (and an option for the forms' lists)."""
-    modules: dict[str, list[tuple[str, str]]] = {}
+#: The modules in the order of the ILMS questionnaires; the mirror dataflow (no module) last.
+_MODULES = ("STOCK", "FLOW", "NATIONALS_ABROAD")
+
+
+def _flows(store: StructureStore) -> list[tuple[str, str, str]]:
+    """(module, dataflow id, English name) of every table, by module then id."""
     module_of = store.module_of
-    for flow in sorted(store.dataflows(), key=lambda f: f.id):
-        name = str(flow.name.localizations.get("en") or flow.id)
-        modules.setdefault(module_of.get(flow.id, "OTHER"), []).append((flow.id, name))
+    found = [
+        (module_of.get(f.id, ""), f.id, str(f.name.localizations.get("en") or f.id))
+        for f in store.dataflows()
+    ]
+    rank = {m: n for n, m in enumerate(_MODULES)}
+    return sorted(found, key=lambda f: (rank.get(f[0], len(rank)), f[1]))
+
+
+def _tables_html(store: StructureStore) -> str:
+    """The tables by module: name, id, template link."""
     names = {c.id: str(c.name) for scheme in store.find(Kind.CATEGORY_SCHEME) for c in scheme}
     esc = html.escape
+    modules: dict[str, list[tuple[str, str]]] = {}
+    for module, ident, name in _flows(store):
+        modules.setdefault(module, []).append((ident, name))
     sections = []
     for module, flows in modules.items():
         rows = "".join(
@@ -69,9 +82,10 @@ def _tables_html(store: StructureStore) -> str:
             f'<td><a href="/templates/{esc(ident, quote=True)}.xlsx">template (.xlsx)</a></td></tr>'
             for ident, name in flows
         )
-        title = esc(names.get(module, module.replace("_", " ").title()))
+        title = esc(names.get(module, "Mirror statistics (origin vs destination)"))
+        count = f"{len(flows)} table{'s' if len(flows) > 1 else ''}"
         sections.append(
-            f"<details><summary>{title} ({len(flows)} tables)</summary>"
+            f"<details><summary>{title} ({count})</summary>"
             f"<table><thead><tr><th>Table</th><th>Id</th><th></th></tr></thead>"
             f"<tbody>{rows}</tbody></table></details>"
         )
@@ -81,8 +95,8 @@ def _tables_html(store: StructureStore) -> str:
 def _options_html(store: StructureStore) -> str:
     esc = html.escape
     return "".join(
-        f'<option value="{esc(f.id, quote=True)}">{esc(f.id)}</option>'
-        for f in sorted(store.dataflows(), key=lambda f: f.id)
+        f'<option value="{esc(ident, quote=True)}">{esc(ident)}: {esc(name)}</option>'
+        for _, ident, name in _flows(store)
     )
 
 
