@@ -12,11 +12,11 @@ observations as they are pulled.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from exchange.formats import csv_common as common
+from exchange.formats.csv_write import LineMaker, structure_label
 from exchange.formats.registry import Resolver
 from exchange.model.records import DataStream, MessageInfo, Observation
 
@@ -52,24 +52,18 @@ def write(
 
     Options: ``labels`` ("id", "both", "name"), ``names`` (component id → code → label, for the
     value cells of ``both``/``name``), ``time_format`` ("original", "normalized"), ``delimiter``
-    (","), ``line_terminator`` ("\\r\\n", as ILOSTAT).
+    (","), ``line_terminator`` ("\\r\\n", as ILOSTAT). SDMX-CSV 1.0 has no action column:
+    every observation is written, whatever its action.
     """
     labels: str = options.get("labels", "id")
-    names: Mapping[str, Mapping[str, str]] | None = options.get("names")
-    maker = common.RowMaker(
-        info, labels=labels, time_format=options.get("time_format", "original"), names=names
+    maker = LineMaker(
+        info,
+        labels=labels,
+        time_format=options.get("time_format", "original"),
+        names=options.get("names"),
+        delimiter=options.get("delimiter", ","),
+        line_terminator=options.get("line_terminator", "\r\n"),
     )
-    flow = common.structure_label(info.schema, labels)
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
-    try:
-        writer = common.csv_writer(
-            text, options.get("delimiter", ","), options.get("line_terminator", "\r\n")
-        )
-        writer.writerow([FIRST_COLUMN, *maker.header()])
-        cells = maker.cells
-        counter = [0]
-        writer.writerows(common.count_rows(([flow, *cells(o)] for o in observations), counter))
-        text.flush()
-    finally:
-        text.detach()
-    return counter[0]
+    out.write(maker.header_line([FIRST_COLUMN]).encode())
+    head = maker.fixed_cells([structure_label(info.schema, labels)])
+    return maker.write(observations, out, lambda _obs: head)

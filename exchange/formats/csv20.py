@@ -13,13 +13,13 @@ omits the column for); pysdmx reads such files as Information.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from itertools import chain, islice
 from typing import Any, BinaryIO
 
 from exchange.errors import MalformedData, Unprocessable
 from exchange.formats import csv_common as common
+from exchange.formats.csv_write import LineMaker, structure_label
 from exchange.formats.registry import Resolver
 from exchange.model.records import Action, DataStream, MessageInfo, Observation
 from exchange.model.refs import Kind
@@ -107,45 +107,35 @@ def write(
     one with an action of its own then needs ``action_column=True``, else ``Unprocessable``).
     """
     labels: str = options.get("labels", "id")
-    names: Mapping[str, Mapping[str, str]] | None = options.get("names")
-    maker = common.RowMaker(
-        info, labels=labels, time_format=options.get("time_format", "original"), names=names
+    maker = LineMaker(
+        info,
+        labels=labels,
+        time_format=options.get("time_format", "original"),
+        names=options.get("names"),
+        delimiter=options.get("delimiter", ","),
+        line_terminator=options.get("line_terminator", "\n"),
     )
     schema = info.schema
     kind = "dataflow" if schema.dataflow is not None else "datastructure"
-    structure_id = common.structure_label(schema, labels)
+    fixed = [kind, structure_label(schema, labels)]
     head, rest = _peek(observations)
     with_action: bool | None = options.get("action_column")
     if with_action is None:
         with_action = info.action is not Action.APPEND or any(
             o.action is not None and o.action is not info.action for o in head
         )
-    default_letter = info.action.letter
-    cells = maker.cells
+    out.write(maker.header_line([*FIXED, *(["ACTION"] if with_action else [])]).encode())
+    plain = maker.fixed_cells(fixed)
 
-    def rows() -> Iterator[list[str]]:
-        for obs in chain(head, rest):
-            if with_action:
-                letter = obs.action.letter if obs.action is not None else default_letter
-                yield [kind, structure_id, letter, *cells(obs)]
-            else:
-                if obs.action is not None and obs.action is not info.action:
-                    raise Unprocessable(
-                        f"observation {obs.key} {obs.period} has action {obs.action.value} but"
-                        " the ACTION column was not written; pass action_column=True"
-                    )
-                yield [kind, structure_id, *cells(obs)]
+    def lettered(obs: Observation) -> str:
+        return maker.fixed_cells([*fixed, (obs.action or info.action).letter])
 
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
-    try:
-        writer = common.csv_writer(
-            text, options.get("delimiter", ","), options.get("line_terminator", "\n")
-        )
-        action_header = ["ACTION"] if with_action else []
-        writer.writerow([*FIXED, *action_header, *maker.header()])
-        counter = [0]
-        writer.writerows(common.count_rows(rows(), counter))
-        text.flush()
-    finally:
-        text.detach()
-    return counter[0]
+    def unlettered(obs: Observation) -> str:
+        if obs.action is not None and obs.action is not info.action:
+            raise Unprocessable(
+                f"observation {obs.key} {obs.period} has action {obs.action.value} but the"
+                " ACTION column was not written; pass action_column=True"
+            )
+        return plain
+
+    return maker.write(chain(head, rest), out, lettered if with_action else unlettered)

@@ -15,7 +15,7 @@ namespace of :func:`exchange.formats.dsd_xsd.dsd_xsd`, against whose XSD its out
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from lxml import etree
@@ -23,6 +23,8 @@ from lxml import etree
 from exchange.formats import ml21_common as common
 from exchange.formats import ml21_header, ml21_write
 from exchange.formats.ml21_common import SS, XSI
+from exchange.formats.ml_obs import KEPT as ML_OBS_KEPT
+from exchange.formats.ml_obs import ObsWriter
 from exchange.formats.registry import Resolver
 from exchange.model.records import Action, DataStream, MessageInfo, Observation
 from exchange.model.schema import Schema
@@ -223,7 +225,7 @@ def write_message(
                 if layout.flat:
                     count = write_flat(xf, rows, schema, layout.dataset_ids)
                 else:
-                    count = write_series(xf, rows, info, layout, time_id, schema.measure.id)
+                    count = write_series(xf, out, rows, info, layout, time_id, schema.measure.id)
             xf.write("\n")
     return count
 
@@ -257,30 +259,23 @@ def write_flat(xf: Any, rows: Iterable[Observation], schema: Schema, skip: froze
 
 def write_series(
     xf: Any,
+    out: BinaryIO,
     rows: Iterator[Observation],
     info: MessageInfo,
     layout: ml21_write.Plan,
     time_id: str | None,
     measure: str,
 ) -> int:
+    """Series elements; their ``Obs`` are written as text (:mod:`exchange.formats.ml_obs`)."""
     dims = info.schema.dimension_ids
     series_ids = [a.id for a in info.schema.attributes if a.id in layout.series_ids]
-    skip = layout.series_ids | layout.dataset_ids
     obs_dim = layout.obs_dim
     obs_index = dims.index(obs_dim) if obs_dim is not None else -1
     series_positions = [i for i, d in enumerate(dims) if d != obs_dim]
-
-    def marker(obs: Observation) -> tuple[Any, ...]:
-        attributes = obs.attributes
-        key: tuple[str | None, ...] = obs.key
-        if obs_index >= 0:
-            key = (*(obs.key[i] for i in series_positions), obs.period)
-        if not series_ids:
-            return key
-        return (key, tuple(attributes.get(a) for a in series_ids))
-
+    lead = obs_dim if obs_index >= 0 else time_id
+    obs_writer = ObsWriter(xf, out, lead, measure, layout.series_ids | layout.dataset_ids)
     count = 0
-    for _, run in itertools.groupby(rows, marker):
+    for _, run in itertools.groupby(rows, _marker(obs_index, series_positions, series_ids)):
         first = next(run)
         attrib = {dims[i]: first.key[i] for i in series_positions}
         if obs_index >= 0 and time_id is not None and first.period is not None:
@@ -291,12 +286,43 @@ def write_series(
                 attrib[a] = v
         with xf.element("Series", attrib):
             xf.write("\n")
-            for obs in itertools.chain((first,), run):
-                if obs_index >= 0:
-                    o = {dims[obs_index]: obs.key[obs_index]}
-                else:
-                    o = {time_id: obs.period or ""} if time_id is not None else {}
-                _write_obs(xf, o, obs, measure, skip)
-                count += 1
+            observations = itertools.chain((first,), run)  # noqa: B031 - used up here
+            if obs_index >= 0:
+                count += obs_writer.write((o.key[obs_index], o) for o in observations)
+            else:
+                count += obs_writer.write((o.period or "", o) for o in observations)
         xf.write("\n")
     return count
+
+
+def _marker(
+    obs_index: int, series_positions: list[int], series_ids: list[str]
+) -> Callable[[Observation], Any]:
+    """What observations of one ``Series`` share: the series key and series attribute values.
+
+    The attribute values are looked up once per attribute mapping (observations of a series
+    share one), not per observation.
+    """
+    values: dict[int, tuple[Mapping[str, str], tuple[str | None, ...]]] = {}
+
+    def series_values(attributes: Mapping[str, str]) -> tuple[str | None, ...]:
+        found = values.get(id(attributes))
+        if found is None:
+            if len(values) >= ML_OBS_KEPT:
+                values.clear()
+            # the mapping is kept with its values, so its id cannot be reused meanwhile
+            found = values[id(attributes)] = (
+                attributes,
+                tuple(attributes.get(a) for a in series_ids),
+            )
+        return found[1]
+
+    def marker(obs: Observation) -> Any:
+        key: tuple[str | None, ...] = obs.key
+        if obs_index >= 0:
+            key = (*(obs.key[i] for i in series_positions), obs.period)
+        if not series_ids:
+            return key
+        return (key, series_values(obs.attributes))
+
+    return marker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gc
 import io
 import json
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exchange.errors import MalformedData, Unprocessable
-from exchange.formats import csv10, csv20, csv_common, registry
+from exchange.formats import csv10, csv20, csv_common, csv_write, registry
 from exchange.model.records import Action, DataStream, MessageInfo, Observation
 from exchange.model.refs import ArtefactRef, Kind
 from exchange.model.schema import Attachment, Component, Role, Schema
@@ -303,7 +304,7 @@ def test_time_format_normalized(ilms: Schema) -> None:
     assert [o.period for o in back] == [
         "2023", "2023-04", "2023-11", "2023-07", "2023-01-02", "2023-02-01", "2023-05",
     ]  # fmt: skip
-    assert csv_common.normalize_period("2023-A1") == "2023"
+    assert csv_write.normalize_period("2023-A1") == "2023"
 
 
 def test_semicolon_bom_and_crlf(ilms: Schema) -> None:
@@ -435,6 +436,39 @@ def test_bad_utf8(ilms: Schema) -> None:
     with pytest.raises(MalformedData, match="invalid UTF-8") as err:
         read_bytes(csv10, lines[0] + b"\n" + lines[1].replace(b"PHL", b"PH\xc3"), ilms)
     assert err.value.where == "t.csv: row 2"
+
+
+@pytest.mark.parametrize("block", [7, 64])
+def test_block_boundaries(ilms: Schema, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines are decoded a block at a time: a cut anywhere keeps rows, multi-line cells and the
+    row of a bad byte as a whole-file block does."""
+    tricky = {**ATTRS, "NOTE_SOURCE": 'Line one,\r\nline "two"'}
+    obs = [Observation(KEY, str(2000 + i), str(i), tricky if i % 3 else ATTRS) for i in range(9)]
+    data = write_bytes(csv10, MessageInfo(ilms), obs)
+    bad = data.replace(b"2008,8", b"2008,\xff8")
+
+    def both() -> tuple[list[Observation], str | None]:
+        _, back = read_bytes(csv10, data, ilms)
+        with pytest.raises(MalformedData, match="invalid UTF-8") as err:
+            read_bytes(csv10, bad, ilms)
+        return back, err.value.where
+
+    whole, whole_where = both()
+    monkeypatch.setattr(csv_common, "BLOCK", block)
+    cut, cut_where = both()
+    assert plain(cut) == plain(whole) == plain(obs)
+    assert [o.location for o in cut] == [o.location for o in whole]
+    assert cut_where == whole_where
+
+
+@given(st.lists(st.text(max_size=6), min_size=3, max_size=3), st.sampled_from([",", ";", "\t"]))
+@settings(max_examples=200)
+def test_quoting_is_the_csv_modules(texts: list[str], delimiter: str) -> None:
+    for terminator in ("\r\n", "\n"):
+        quote = csv_write.Quoter(delimiter, terminator)
+        expected = io.StringIO()
+        csv.writer(expected, delimiter=delimiter, lineterminator=terminator).writerow([*texts, "x"])
+        assert delimiter.join([*map(quote, texts), "x"]) + terminator == expected.getvalue()
 
 
 @pytest.mark.parametrize(
