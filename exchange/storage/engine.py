@@ -33,6 +33,10 @@ __all__ = ["WRITE_LOCK", "create_engine", "now_us", "write_transaction"]
 WRITE_LOCK = 0x11_4D_53  # "ILMS", more or less
 #: How long a writer waits for another one on SQLite before giving up, in milliseconds.
 BUSY_TIMEOUT_MS = 60_000
+#: SQLite page cache of a connection while it reads, in KiB (see :func:`create_engine`).
+READ_CACHE_KIB = 4 * 1024
+#: SQLite page cache of a connection while it writes, in KiB.
+WRITE_CACHE_KIB = 64 * 1024
 
 
 def now_us() -> int:
@@ -47,6 +51,13 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     instead of failing), ``synchronous=NORMAL`` (safe with WAL; only the last transactions can be
     lost on power failure, never corrupt the file), foreign keys on. pysqlite's own transaction
     handling is switched off so that we emit ``BEGIN`` or ``BEGIN IMMEDIATE`` ourselves.
+
+    The page cache is set per transaction: 64 MiB while writing (a bulk load updates indexes all
+    over the file), 4 MiB while reading. Every pooled connection keeps its cache filled, and the
+    web service holds one connection per answer being streamed: at 64 MiB each, eight concurrent
+    one-country clients took the server from 240 to 710 MB. Reads lose little with the smaller
+    cache, since the file's pages stay in the operating system's cache, shared by every
+    connection (a harvest streams a 190 MB file through any cache anyway).
     """
     engine = sa.create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
@@ -65,7 +76,6 @@ def _setup_sqlite(engine: sa.Engine) -> None:
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "temp_store=MEMORY",
-            "cache_size=-65536",  # 64 MiB of page cache per connection
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -73,6 +83,8 @@ def _setup_sqlite(engine: sa.Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get("ilms_write", False)
+        cache = WRITE_CACHE_KIB if immediate else READ_CACHE_KIB
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{cache}")  # shrinking frees pages
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

@@ -9,11 +9,22 @@ wildcard, an empty position in ``PHL..MST_TEMP_NB``), a set matches any of its c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import product
+from math import prod
 
 from exchange.errors import InvalidRequest
 
-__all__ = ["KeyFilter", "end_bound", "join_key", "matches", "parse_key", "split_key"]
+__all__ = [
+    "KeyFilter",
+    "end_bound",
+    "join_key",
+    "key_predicate",
+    "matches",
+    "parse_key",
+    "spelled_out",
+    "split_key",
+]
 
 KeyFilter = Sequence[frozenset[str] | set[str] | None]
 #: What a Delete message may put in a key position to mean "every code" (wildcard delete).
@@ -49,6 +60,37 @@ def matches(key: Sequence[str], key_filter: KeyFilter | None) -> bool:
             f"the key filter has {len(key_filter)} dimensions, the data {len(key)}"
         )
     return all(codes is None or code in codes for code, codes in zip(key, key_filter, strict=True))
+
+
+def key_predicate(key_filter: KeyFilter) -> Callable[[str], bool]:
+    """:func:`matches` on stored key text, compiled once for a query.
+
+    Only the filtered positions are checked (a country query checks one of six), which is what
+    makes listing a dataflow's series for a key filter cheap next to reading them.
+    """
+    size = len(key_filter)
+    checks = [(i, codes) for i, codes in enumerate(key_filter) if codes is not None]
+
+    def predicate(text: str) -> bool:
+        parts = text.split(".")
+        if len(parts) != size:
+            raise InvalidRequest(f"the key filter has {size} dimensions, the data {len(parts)}")
+        return all(parts[i] in codes for i, codes in checks)
+
+    return predicate
+
+
+def spelled_out(key_filter: KeyFilter, limit: int) -> list[str] | None:
+    """Every key text a filter with no wildcard selects, sorted; None beyond ``limit`` keys.
+
+    A fully specified filter (a single series, or a few ``+``-ed codes per position) is then
+    looked up by key in the ``(dataflow, series_key)`` index instead of listing and matching
+    the series of a whole country.
+    """
+    pools = [sorted(codes) for codes in key_filter if codes is not None]
+    if len(pools) != len(key_filter) or prod(len(pool) for pool in pools) > limit:
+        return None
+    return sorted(".".join(parts) for parts in product(*pools))
 
 
 def wildcard_filter(key: Sequence[str]) -> list[frozenset[str] | None] | None:

@@ -19,28 +19,42 @@ from __future__ import annotations
 import json
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import groupby
+from itertools import chain, groupby
 from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
 
+from exchange.errors import InvalidRequest
 from exchange.model.records import Action, Observation
 from exchange.storage.availability import tally
-from exchange.storage.keys import KeyFilter, end_bound, matches, split_key
+from exchange.storage.keys import (
+    KeyFilter,
+    end_bound,
+    key_predicate,
+    spelled_out,
+    split_key,
+)
 from exchange.storage.tables import availability, observations, series
-from exchange.storage.writer import chunks
 
 __all__ = ["Query", "read_availability", "read_observations"]
 
 FETCH = 5000
 _o = observations.c
 _s = series.c
+#: Keys of a filter without wildcards looked up one by one in the key index, at most.
+SPELLED_OUT = 1000
+#: Series keys per statement (bound parameters: SQLite allows 32,766).
+KEYS_PER_STATEMENT = 5000
+#: How many distinct attribute texts a query keeps decoded (then it starts again).
+SHARED_ATTRIBUTE_SETS = 4096
 _Row = tuple[str, str, str | None, str | None, bool]
+_Select = sa.Select[str, str, str | None, str | None, bool]
 _NONE: Mapping[str, str] = MappingProxyType({})
+#: ``tuple.__new__`` skips NamedTuple's Python-level ``__new__``.
+_new_observation: Callable[[type[Observation], tuple[Any, ...]], Observation] = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -101,15 +115,24 @@ def selected_series(
     if not always and (key_filter is None or all(codes is None for codes in key_filter)):
         return None
     stmt = sa.select(_s.id, _s.series_key).where(_s.dataflow == dataflow)
-    dims = dimension_ids(conn, dataflow)
-    if key_filter is not None and dims and "REF_AREA" in dims and len(dims) == len(key_filter):
-        areas = key_filter[dims.index("REF_AREA")]
-        if areas is not None:
-            stmt = stmt.where(_s.ref_area.in_(sorted(areas)))
+    areas = _areas(dimension_ids(conn, dataflow) or (), key_filter)
+    if areas is not None:
+        stmt = stmt.where(_s.ref_area.in_(areas))
     if live_only:
         stmt = stmt.where(_s.live > 0)
-    rows = conn.execute(stmt.order_by(_s.series_key))
-    return [(sid, key) for sid, key in rows if matches(split_key(key), key_filter)]
+    rows = conn.execute(stmt.order_by(_s.series_key)).all()
+    if key_filter is None:
+        return [(sid, key) for sid, key in rows]
+    wanted = key_predicate(key_filter)
+    return [(sid, key) for sid, key in rows if wanted(key)]
+
+
+def _areas(dims: Sequence[str], key_filter: KeyFilter | None) -> list[str] | None:
+    """The REF_AREA codes a key filter selects (for the ``ref_area`` index); None: any."""
+    if key_filter is None or "REF_AREA" not in dims or len(dims) != len(key_filter):
+        return None
+    areas = key_filter[dims.index("REF_AREA")]
+    return None if areas is None else sorted(areas)
 
 
 def changed_series(conn: sa.Connection, updated_after: int) -> set[int]:
@@ -125,52 +148,84 @@ def changed_series(conn: sa.Connection, updated_after: int) -> set[int]:
 
 def read_observations(conn: sa.Connection, query: Query) -> Iterator[Observation]:
     """The query's observations, streamed in series order (``conn`` is in a transaction)."""
+    changed = None if query.updated_after is None else changed_series(conn, query.updated_after)
+    if changed is not None and not changed:
+        return iter(())  # the usual harvest: nothing new since last time, from the index
     base = (
         sa.select(_s.series_key, _o.period, _o.value, _o.attributes, _o.deleted)
         .select_from(series.join(observations, _o.series_id == _s.id))
-        .where(*query.observation_conditions())
+        .where(_s.dataflow == query.dataflow, *query.observation_conditions())
         .order_by(_s.series_key, _o.period)
     )
-    changed = None if query.updated_after is None else changed_series(conn, query.updated_after)
-    if changed is not None and not changed:
-        return  # the usual harvest: nothing new since last time, answered from the index
-    chosen = selected_series(
-        conn, query.dataflow, query.key_filter, live_only=False, always=changed is not None
-    )
-    if chosen is not None and changed is not None:
-        chosen = [(sid, key) for sid, key in chosen if sid in changed]
-    if chosen is None:
-        statements: Iterable[sa.Select[str, str, str | None, str | None, bool]] = [
-            base.where(_s.dataflow == query.dataflow)
-        ]
+    keys = _chosen_keys(conn, query, changed)
+    if keys is None:
+        statements: Iterable[_Select] = [base]
     else:
-        ids = [sid for sid, _ in chosen]
-        statements = (base.where(_s.id.in_(chunk)) for chunk in chunks(ids))
-    rows: Iterator[_Row] = (row for stmt in statements for row in _stream(conn, stmt))
+        slices = (keys[i : i + KEYS_PER_STATEMENT] for i in range(0, len(keys), KEYS_PER_STATEMENT))
+        statements = (base.where(_s.series_key.in_(part)) for part in slices)
+    batches: Iterable[Iterable[_Row]] = (b for stmt in statements for b in _batches(conn, stmt))
     if query.first_n is not None or query.last_n is not None:
-        rows = _first_last(rows, query.first_n or 0, query.last_n or 0)
+        rows = chain.from_iterable(batches)
+        batches = [_first_last(rows, query.first_n or 0, query.last_n or 0)]
+    return _observations(batches)
+
+
+def _chosen_keys(conn: sa.Connection, query: Query, changed: set[int] | None) -> list[str] | None:
+    """The series keys to read, in order; None: the whole dataflow.
+
+    Series are then read by key through the ``(dataflow, series_key)`` index, which hands them
+    over in key order: reading them by id instead made SQLite sort a whole country's
+    observations before the first row (20 ms of a 60 ms country query).
+    """
+    key_filter = query.key_filter
+    if changed is None:
+        if key_filter is None or all(codes is None for codes in key_filter):
+            return None
+        dims = dimension_ids(conn, query.dataflow)
+        if dims and len(dims) != len(key_filter):
+            raise InvalidRequest(
+                f"the key filter has {len(key_filter)} dimensions, the data {len(dims)}"
+            )
+        keys = spelled_out(key_filter, SPELLED_OUT)
+        if keys is not None:
+            return keys
+    chosen = selected_series(
+        conn, query.dataflow, key_filter, live_only=False, always=changed is not None
+    )
+    assert chosen is not None
+    return [key for sid, key in chosen if changed is None or sid in changed]
+
+
+def _observations(batches: Iterable[Iterable[_Row]]) -> Iterator[Observation]:
+    """Rows → observations: the key split once per series, attribute JSON once per text.
+
+    Rows come a batch at a time (one generator step per row fewer) and observations are built
+    with ``tuple.__new__`` (NamedTuple's own ``__new__`` is Python code); both halve this
+    loop's cost at a million rows.
+    """
+    new, delete, none = _new_observation, Action.DELETE, _NONE
+    decoded: dict[str, Mapping[str, str]] = {}
     last_text, key = "", tuple[str, ...]()
-    for text, period, value, attributes, deleted in rows:
-        if text != last_text:
-            last_text, key = text, split_key(text)
-        yield Observation(
-            key,
-            period,
-            value,
-            _attributes(attributes) if attributes else _NONE,
-            Action.DELETE if deleted else None,
-        )
+    for batch in batches:
+        for text, period, value, attributes, deleted in batch:
+            if text != last_text:
+                last_text, key = text, split_key(text)
+            found = none
+            if attributes:
+                found = decoded.get(attributes) or _decode(attributes, decoded)
+            yield new(Observation, (key, period, value, found, delete if deleted else None, None))
 
 
-@lru_cache(maxsize=4096)
-def _attributes(text: str) -> Mapping[str, str]:
-    """Attributes JSON → a read-only mapping; cached, as a table's rows repeat a few sets."""
-    return MappingProxyType(json.loads(text))
+def _decode(text: str, decoded: dict[str, Mapping[str, str]]) -> Mapping[str, str]:
+    """Attributes JSON → a read-only mapping, kept for the next rows with the same text (a
+    table's rows repeat a few sets; one shared object also lets writers cache by identity)."""
+    if len(decoded) >= SHARED_ATTRIBUTE_SETS:
+        decoded.clear()
+    found = decoded[text] = MappingProxyType(json.loads(text))
+    return found
 
 
-def _stream(
-    conn: sa.Connection, stmt: sa.Select[str, str, str | None, str | None, bool]
-) -> Iterator[_Row]:
+def _batches(conn: sa.Connection, stmt: _Select) -> Iterator[list[_Row]]:
     """The statement's rows as the driver's plain tuples, a slice at a time.
 
     The statement is compiled by SQLAlchemy but run on the DBAPI cursor of ``conn`` (inside its
@@ -190,7 +245,7 @@ def _stream(
     try:
         cursor.execute(str(compiled), params)
         while rows := cursor.fetchmany(FETCH):
-            yield from rows
+            yield rows
     finally:
         cursor.close()
 
@@ -233,10 +288,10 @@ def read_availability(conn: sa.Connection, query: Query) -> dict[str, dict[str, 
         stmt = stmt.where(_s.id.in_(inner))
     else:
         stmt = stmt.where(_s.live > 0)
-    texts = (
-        dimensions
-        for key, dimensions in conn.execute(stmt)
-        if matches(split_key(key), query.key_filter)
-    )
+    areas = _areas(dims, query.key_filter)
+    if areas is not None:  # one country's series through the (dataflow, ref_area) index
+        stmt = stmt.where(_s.ref_area.in_(areas))
+    wanted = key_predicate(query.key_filter) if query.key_filter is not None else None
+    texts = (dimensions for key, dimensions in conn.execute(stmt) if wanted is None or wanted(key))
     counts = tally(texts)
     return {d: dict(sorted(counts.get(d, {}).items())) for d in dims}
