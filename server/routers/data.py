@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from exchange.errors import FeatureNotImplemented, InvalidRequest, NotFound
 from exchange.model.store import StructureStore
@@ -35,7 +34,6 @@ from exchange.services.data_query import (
     parse_updated_after,
 )
 from server.data_negotiation import DataRendering, negotiate_data
-from server.deps import DataStoreDep
 from server.routers.data_common import data_answer
 
 router = APIRouter(prefix="/rest", tags=["data (SDMX-REST 1.5)"])
@@ -97,17 +95,22 @@ def rendering_of(request: Request, params: Mapping[str, str]) -> DataRendering:
 
 @router.get("/data/{flow_ref}", response_class=Response, summary="Data (SDMX-REST 1.5)")
 @router.get("/data/{flow_ref}/{tail:path}", response_class=Response, include_in_schema=False)
-def get_data(request: Request, data: DataStoreDep, flow_ref: str, tail: str = "") -> Response:
-    """Observations of one dataflow, streamed in the negotiated format."""
+async def get_data(request: Request, flow_ref: str, tail: str = "") -> Response:
+    """Observations of one dataflow, streamed in the negotiated format.
+
+    A coroutine (parsing is quick, pure Python; the store is reached from threads by
+    :func:`~server.routers.data_common.data_answer`), and the store taken from the app's state
+    rather than a sync dependency: each sync step is a thread-pool round trip per request.
+    """
     key, provider = split_tail(tail, 2, f"/rest/data/{flow_ref}")
     params = request.query_params
     rendering = rendering_of(request, params)
     query = build_query(request.app.state.store, flow_ref, key, provider, params)
-    return data_answer(request, data, query, rendering)
+    return await data_answer(request, request.app.state.data, query, rendering)
 
 
 @router.post("/data/query/{flow_ref}", response_class=Response, summary="Data, key in a form")
-async def post_data_query(request: Request, data: DataStoreDep, flow_ref: str) -> Response:
+async def post_data_query(request: Request, flow_ref: str) -> Response:
     """The GET query with its key and parameters in a form body (for very long keys)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
@@ -117,4 +120,4 @@ async def post_data_query(request: Request, data: DataStoreDep, flow_ref: str) -
     rendering = rendering_of(request, params)
     key, provider = params.get("key", "all"), params.get("providerRef", "all")
     query = build_query(request.app.state.store, flow_ref, key, provider, params)
-    return await run_in_threadpool(data_answer, request, data, query, rendering)
+    return await data_answer(request, request.app.state.data, query, rendering)

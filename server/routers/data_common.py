@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from exchange.errors import TooLarge
 from exchange.model.records import Action, MessageInfo, Observation
@@ -56,9 +57,30 @@ def not_modified(request: Request, etag: str, modified: Any) -> bool:
     return False
 
 
-def check_size(store: DataStore, query: DataQuery, limit: int) -> None:
+#: Live-observation counts by (database, dataflow, watermark): see :func:`check_size`.
+_COUNTS: dict[tuple[str, str, Any], int] = {}
+_COUNTS_KEPT = 256
+
+
+def live_count(store: DataStore, query: DataQuery, watermark: Any) -> int:
+    """The dataflow's live observations, counted once per watermark.
+
+    Counting sums every series of the dataflow (2.5 ms of a 10 ms single-series answer at 1M
+    observations); a count only changes with a write, and every write moves the watermark, so
+    a count is kept under the watermark it was taken at.
+    """
+    key = (store.url, str(query.schema.dataflow), watermark)
+    found = _COUNTS.get(key)
+    if found is None:
+        if len(_COUNTS) >= _COUNTS_KEPT:
+            _COUNTS.clear()
+        found = _COUNTS[key] = store.count(query.schema)
+    return found
+
+
+def check_size(store: DataStore, query: DataQuery, limit: int, watermark: Any = None) -> None:
     """413 when the answer would hold more than ``limit`` observations (see the docstring)."""
-    if store.count(query.schema) <= limit:
+    if live_count(store, query, watermark) <= limit:
         return
     with closing(observations(store, query)) as rows:
         if sum(1 for _ in islice(rows, limit + 1)) > limit:
@@ -68,17 +90,31 @@ def check_size(store: DataStore, query: DataQuery, limit: int) -> None:
             )
 
 
-def data_answer(
-    request: Request, store: DataStore, query: DataQuery, rendering: DataRendering
-) -> Response:
-    """Check, then stream the answer (or 304 / 404 / 413)."""
+def preconditions(
+    store: DataStore, request: Request, query: DataQuery, rendering: DataRendering
+) -> tuple[dict[str, str], bool]:
+    """The caching headers, and whether the client's copy is current (else: size checked)."""
     etag, modified = entity_tag(store, request, rendering)
     headers = {"ETag": etag, "Vary": VARY, "Cache-Control": "no-cache"}
     if modified is not None:
         headers["Last-Modified"] = format_datetime(modified, usegmt=True)
     if not_modified(request, etag, modified):
+        return headers, True
+    check_size(store, query, request.app.state.settings.max_observations, modified)
+    return headers, False
+
+
+async def data_answer(
+    request: Request, store: DataStore, query: DataQuery, rendering: DataRendering
+) -> Response:
+    """Check, then stream the answer (or 304 / 404 / 413).
+
+    Called on the event loop: the database work before the answer is one thread-pool call, the
+    rest runs in the writer thread (:mod:`server.routers.data_stream`).
+    """
+    headers, current = await run_in_threadpool(preconditions, store, request, query, rendering)
+    if current:
         return Response(status_code=304, headers=headers)
-    check_size(store, query, request.app.state.settings.max_observations)
     options = dict(rendering.options)
     options["dimension_at_observation"] = query.dimension_at_observation
     if rendering.is_json and query.dimension_at_observation == "AllDimensions":
@@ -102,7 +138,7 @@ def data_answer(
         produce = _one_message(rendering, info, run, False if only_live else None, options)
     flow = query.schema.dataflow
     empty = f"no data for {flow} with key {key_text(query.key)} and these parameters"
-    body = data_stream.start(produce, empty)
+    body = await data_stream.start(produce, empty)
     return StreamingResponse(body, 200, headers, media_type=rendering.media_type)
 
 

@@ -30,7 +30,6 @@ from exchange.services.data_query import (
     resolve_flow,
 )
 from server.data_negotiation import negotiate_data
-from server.deps import DataStoreDep
 from server.routers.data import split_tail
 from server.routers.data_common import data_answer
 
@@ -70,8 +69,9 @@ def build_query_v2(
 
 @router.get("/data", response_class=Response, include_in_schema=False)
 @router.get("/data/{tail:path}", response_class=Response, summary="Data (SDMX-REST 2.0)")
-def get_data_v2(request: Request, data: DataStoreDep, tail: str = "") -> Response:
-    """Observations of one dataflow, streamed in the negotiated format."""
+async def get_data_v2(request: Request, tail: str = "") -> Response:
+    """Observations of one dataflow, streamed in the negotiated format (a coroutine, as the
+    1.5 :func:`~server.routers.data.get_data`, for the same reason)."""
     path = split_tail(tail, 5, "/rest/v2/data")
     path = [p if p != "all" or i == 0 else "*" for i, p in enumerate(path)]
     if path[3] == "*":
@@ -85,4 +85,4 @@ def get_data_v2(request: Request, data: DataStoreDep, tail: str = "") -> Respons
         time_format=params.get("timeFormat"),
     )
     query = build_query_v2(request.app.state.store, path, params, params.multi_items())
-    return data_answer(request, data, query, rendering)
+    return await data_answer(request, request.app.state.data, query, rendering)
