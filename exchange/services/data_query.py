@@ -37,7 +37,7 @@ from exchange.model.schema import Attachment, Schema
 
 if TYPE_CHECKING:
     from exchange.model.store import StructureStore
-    from exchange.storage import DataStore
+    from exchange.services.data_source import DataSource
 
 __all__ = [
     "DataQuery",
@@ -325,7 +325,7 @@ def _years(query: DataQuery) -> tuple[str | None, str | None, bool]:
 
 
 def observations(
-    store: DataStore, query: DataQuery, *, deleted: bool | None = None
+    store: DataSource, query: DataQuery, *, deleted: bool | None = None
 ) -> Generator[Observation, None, None]:
     """Run the query: the store's stream, finished and shaped (see the module docstring).
 

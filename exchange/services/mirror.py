@@ -29,9 +29,12 @@ tables are small per country) and written out in key order — the order of
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import groupby
+from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -44,7 +47,9 @@ if TYPE_CHECKING:
     from exchange.model.store import StructureStore
     from exchange.storage import DataStore
 
-__all__ = ["DECIMALS", "MEASURES", "mirror_observations"]
+__all__ = ["DECIMALS", "MEASURES", "MIRROR_DATAFLOW", "MirrorView", "mirror_observations"]
+
+MIRROR_DATAFLOW = "DF_ILMS_MIRROR"
 
 ORIGIN, DESTINATION, RATIO, ASYMMETRY = "ORIGIN", "DESTINATION", "RATIO", "ASYMMETRY"
 #: CL_MIRROR_MEASURE, in key (text) order.
@@ -105,6 +110,54 @@ def mirror_observations(
     plan = mirror_plan(structures)
     wanted = _Wanted.of(key_filter)
     return _stream(plan, data, wanted, (start_period, end_period))
+
+
+class MirrorView:
+    """``DF_ILMS_MIRROR`` as a data source (:mod:`exchange.services.data_source`).
+
+    Answers the store's query calls by computing the view; nothing is stored under it, so its
+    count is 0 (the service's size limit is not applied: the view has at most four observations
+    per pair of matched source observations) and its watermark is the store's (the view
+    changes only when the tables it compares do).
+    """
+
+    def __init__(self, structures: StructureStore, data: DataStore) -> None:
+        self.structures, self.data, self.url = structures, data, data.url
+
+    def query(
+        self,
+        dataflow: object,
+        key_filter: KeyFilter | None = None,
+        *,
+        start_period: str | None = None,
+        end_period: str | None = None,
+        updated_after: object = None,
+        first_n: int | None = None,
+        last_n: int | None = None,
+        include_deleted: bool | None = None,
+    ) -> Iterator[Observation]:
+        """The view's observations; ``updated_after`` is refused earlier (no change stamps)."""
+        del dataflow, updated_after, include_deleted  # one dataflow; never tombstones
+        rows = mirror_observations(
+            self.structures, self.data, key_filter, start_period=start_period, end_period=end_period
+        )
+        if first_n is None and last_n is None:
+            return rows
+        return _first_last(rows, first_n or 0, last_n or 0)
+
+    def count(self, dataflow: object) -> int:
+        return 0
+
+    def watermark(self) -> dt.datetime | None:
+        return self.data.watermark()
+
+
+def _first_last(rows: Iterator[Observation], first: int, last: int) -> Iterator[Observation]:
+    """The first ``first`` and last ``last`` observations of each series (a few dozen each)."""
+    for _, group in groupby(rows, key=attrgetter("key")):
+        series = list(group)
+        n = len(series)
+        yield from (o for i, o in enumerate(series) if i < first or i >= n - last)
 
 
 def _stream(
