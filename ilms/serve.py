@@ -17,8 +17,10 @@ def serve(host: str, port: int, database: str | None) -> None:
     """Start the SDMX-REST web service."""
     import uvicorn  # noqa: PLC0415 - only this command needs it
 
-    from server.app import create_app  # noqa: PLC0415
+    from server.app import create_app, freeze_startup_objects  # noqa: PLC0415
     from server.settings import Settings  # noqa: PLC0415
 
     settings = Settings() if database is None else Settings(database_url=database)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    freeze_startup_objects()
+    uvicorn.run(app, host=host, port=port, log_level="info")

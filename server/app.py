@@ -11,6 +11,7 @@ unfinished are marked failed (they stored nothing: a file is stored in one trans
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,7 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.body_cache = BodyCache(settings.body_cache_bytes)
     app.state.submitter = submitter
     app.state.workers = workers
-    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=settings.gzip_minimum_size,
+        compresslevel=settings.gzip_level,
+    )
     install_error_handlers(app)
     app.include_router(structure.router)
     app.include_router(structure_v2.router)
@@ -74,3 +79,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "dataflows": len(store.dataflows()), "artefacts": len(store.refs)}
 
     return app
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up built out of the garbage collector's way, for the process's life.
+
+    The structure catalogue is ~240k objects that live as long as the app; every full
+    collection walked them all (140-330 ms: the p99 spikes of small data queries). A process
+    that serves one app calls this once it is built (``ilms serve``); tests that build many
+    apps do not, so theirs can still be collected.
+    """
+    gc.collect()
+    gc.freeze()

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     structures_root: Path = default_root()
     #: Responses smaller than this many bytes are not gzipped.
     gzip_minimum_size: int = 1000
+    #: zlib level of gzipped answers: 6 compresses a harvest ~1.7x faster than 9 (Starlette's
+    #: default) for 3.7 % instead of 3.4 % of the size.
+    gzip_level: int = 6
     #: Memory for rendered structure answers, by ETag (structures change only on redeploy).
     body_cache_bytes: int = 64 * 1024 * 1024
     #: A data query selecting more observations than this is refused (413, SDMX error 510).
