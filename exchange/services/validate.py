@@ -11,7 +11,9 @@ wrong with the *data* becomes an issue in the Report, never an exception:
 - a message naming a dataflow or DSD the store does not know (or naming none, when no dataflow
   is given) becomes ``unknown-structure``;
 - the reader's warnings (columns or attributes not in the table, which are ignored) become
-  ``unknown-component`` issues of severity *warning*: the data is still read without them.
+  ``unknown-component`` issues of severity *warning*: the data is still read without them;
+- an SDMX-ML message that breaks the official XSD gets one ``schema-invalid`` issue per XSD
+  error, at its line and column (:func:`xsd_issues`: which messages and up to what size).
 
 What raises is a *usage* problem, not the data's: a dataflow the caller names that does not exist
 (:class:`~exchange.errors.NotFound`), an unknown ``fmt``, and :class:`~exchange.errors.TooLarge`
@@ -27,15 +29,17 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
-from exchange.errors import InvalidRequest, MalformedData, NotFound
+from exchange.errors import IlmsError, InvalidRequest, InvalidStructure, MalformedData, NotFound
 from exchange.formats.registry import Resolver
+from exchange.formats.sdmxml import parse_document
+from exchange.formats.xsd import schema_errors
 from exchange.model.catalog import SchemaSource
 from exchange.model.records import DataStream, Observation
 from exchange.model.refs import ArtefactRef
 from exchange.model.schema import Schema
 from exchange.report import Issue, Location, Report, Severity, location_from_text
-from exchange.services.convert import open_data, resolver_for
-from exchange.validation import validate
+from exchange.services.convert import SNIFF_BYTES, detect_format, open_data, resolver_for
+from exchange.validation import StoredData, validate
 from exchange.validation.catalogue import make_issue, titles
 
 __all__ = ["full_codes_for", "validate_file"]
@@ -46,6 +50,12 @@ _FULL_CODES: weakref.WeakKeyDictionary[
     SchemaSource, dict[ArtefactRef, Mapping[str, frozenset[str]]]
 ] = weakref.WeakKeyDictionary()
 _LINE_COLUMN = re.compile(r"(\d+):(\d+)")
+_NAMESPACE = re.compile(r"\{[^}]*\}")
+#: SDMX-ML data messages the official XSDs describe completely, with their SDMX version
+#: (structure-specific data also needs the XSD generated for its DSD: not checked yet)
+XSD_FORMATS = {"sdmx-ml-2.1-generic": "2.1"}
+#: The XSD check holds the whole document in memory: larger messages get the streaming checks only
+XSD_MAX_BYTES = 32 * 1024 * 1024
 _IGNORED = re.compile(r"ignored (?:column|attribute)s? not in \S+: (.+)$")
 
 
@@ -74,15 +84,19 @@ def validate_file(
     reporter: str | None = None,
     rules: Sequence[str] = RULES,
     today: dt.date | None = None,
+    stored: StoredData | None = None,
 ) -> Report:
     """Validate one data file against the structure it names (or ``dataflow``).
 
+    ``stored`` (e.g. :class:`~exchange.services.stored_lookup.StoredLookup` over the service's
+    store) lets the cross-table rules compare the file with the tables already stored.
     Raises only for usage problems (see the module docstring); bad data gives a Report.
     """
     if dataflow is not None:
         store.schema_for(dataflow)  # NotFound: the caller named a dataflow we do not know
     unknown: list[str] = []
     resolve = _recording(resolver_for(store, dataflow), unknown)
+    invalid = xsd_issues(source, name, fmt, max_issues)
     try:
         _, stream = open_data(source, name, resolve, fmt=fmt)
     except MalformedData as exc:
@@ -91,7 +105,7 @@ def validate_file(
         if unknown:
             return _message_report(name, [_unknown_structure(unknown[0], exc)])
         raise
-    return _validate_stream(
+    report = _validate_stream(
         stream,
         name,
         store,
@@ -99,7 +113,11 @@ def validate_file(
         reporter=reporter,
         rules=rules,
         today=today,
+        stored=stored,
     )
+    if not invalid or "malformed-message" in report.counts.by_code:
+        return report
+    return with_issues(report, invalid)
 
 
 def _validate_stream(
@@ -111,6 +129,7 @@ def _validate_stream(
     reporter: str | None,
     rules: Sequence[str],
     today: dt.date | None,
+    stored: StoredData | None,
 ) -> Report:
     schema = stream.info.schema
     failure: list[MalformedData] = []
@@ -123,11 +142,53 @@ def _validate_stream(
         today=today,
         reporter=reporter,
         source=name,
+        stored=stored,
     )
     first = [warning_issue(w, name) for w in stream.info.warnings]
     if failure:
         first.insert(0, malformed_issue(failure[0], name))
     return with_issues(report, first) if first else report
+
+
+def xsd_issues(source: BinaryIO, name: str, fmt: str | None, max_issues: int) -> list[Issue]:
+    """One ``schema-invalid`` issue per XSD error of an SDMX-ML message, at its line and column.
+
+    Only for the formats in :data:`XSD_FORMATS`, uncompressed, from a source that can be read
+    twice (a file, bytes; not a pipe), up to :data:`XSD_MAX_BYTES`: the XSD check needs the whole
+    tree, while the other checks stream. ``source`` is left where it was. A message that is not
+    well-formed is left to the reader, which says where.
+    """
+    try:
+        start = source.tell() if source.seekable() else None
+    except (AttributeError, OSError):
+        start = None
+    if start is None:
+        return []
+    try:
+        head = source.read(SNIFF_BYTES)
+        version = XSD_FORMATS.get(detect_format(head, name, fmt).name)
+        source.seek(start)
+        body = source.read(XSD_MAX_BYTES + 1) if version else b""
+    except IlmsError:
+        version = None  # no format known: the reader says so
+    finally:
+        source.seek(start)
+    if version is None or len(body) > XSD_MAX_BYTES:
+        return []
+    try:
+        tree = parse_document(body, name=name)
+    except (InvalidStructure, MalformedData):
+        return []
+    return [
+        make_issue(
+            "schema-invalid",
+            _NAMESPACE.sub("", error.message).rstrip(".") + ".",
+            Location(line=error.line, column=error.column or None),
+            suggestion=f"Compare this part of the file with the SDMX-ML {version} schema, or "
+            "export the file again.",
+        )
+        for error in schema_errors(tree, version)[:max_issues]
+    ]
 
 
 def _recording(resolve: Resolver, unknown: list[str]) -> Resolver:
@@ -207,17 +268,24 @@ def _unknown_structure(reference: str, exc: Exception) -> Issue:
 
 
 def warning_issue(text: str, name: str) -> Issue:
-    """A reader warning (content that was ignored) as a warning-severity issue."""
-    where, _, message = text.rpartition(": ignored")
+    """A reader warning (content that was ignored) as a warning-severity issue, at the place
+    the reader names (``file: row 1: ignored column X``, ``file:8:0: series lacks …``)."""
     match = _IGNORED.search(text)
+    if match:
+        where, _, rest = text.rpartition(": ignored")
+        message = "ignored" + rest
+    elif text.startswith(name) and ": " in text[len(name) :]:
+        where, _, message = text.partition(": ")
+    else:
+        where, message = "", text
     location, _ = where_location(where or None, name)
     if match:
         location = location.model_copy(update={"component": match[1]})
-        message = "ignored" + message
+    message = message[:1].upper() + message[1:]
     return Issue(
         code="unknown-component",
         severity=Severity.WARNING,
-        message=(message if match else text).capitalize().rstrip(".") + ".",
+        message=message.rstrip(".") + ".",
         location=location,
     )
 

@@ -41,7 +41,7 @@ CATALOGUE: dict[str, Entry] = {
         "The message does not follow the SDMX schema",
         (
             "The file is readable but breaks the official SDMX-ML schema (XSD): an element or "
-            "attribute is misplaced or missing."
+            "attribute is misplaced or missing. Checked for SDMX-ML 2.1 generic data."
         ),
         "line 3: element 'Header' is missing the required 'Prepared' element.",
     ),
@@ -192,8 +192,9 @@ CATALOGUE: dict[str, Entry] = {
         E,
         "Labour-force identity does not hold",
         (
-            "Across tables: working-age population = labour force + outside the labour force; "
-            "labour force = employed + unemployed."
+            "Across tables, those of the submission and those already stored: working-age "
+            "population = labour force + outside the labour force; labour force = employed + "
+            "unemployed."
         ),
         "TEAP = 50.0 but TEMP + TUNE = 47.0 (difference 3.0).",
     ),
@@ -340,6 +341,30 @@ class Emitter:
         """An issue built only if it will be listed (messages of group checks cost Decimals)."""
         self.count += 1
         self.builder.add_lazy(code, CATALOGUE[code].severity, build)
+
+
+class Probe(Emitter):
+    """An emitter that only counts: tells whether a check would report, reporting nothing.
+
+    The batch path asks a check about one observation before vouching for a whole series;
+    if the check would report, the series goes through the exact path, which reports.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(ReportBuilder(max_issues=0))
+
+    def __call__(
+        self,
+        code: str,
+        message: str,
+        place: Place,
+        component: str | None = None,
+        value: str | None = None,
+        *,
+        expected: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        self.count += 1
 
 
 def make_issue(

@@ -21,6 +21,7 @@ from exchange.validation.ilms_cross import CrossTableIndex
 from exchange.validation.ilms_rules import ChangeRule, ObservationRules
 from exchange.validation.ilms_totals import GroupRules
 from exchange.validation.pipeline import Pipeline
+from exchange.validation.stored import StoredData
 from exchange.validation.structural import Check, structural_checks
 
 __all__ = ["validate"]
@@ -86,6 +87,7 @@ def validate(
     reporter: str | None = None,
     source: str | None = None,
     cross: CrossTableIndex | None = None,
+    stored: StoredData | None = None,
 ) -> Report:
     """Validate observations against their schema in one pass; return the Report.
 
@@ -93,7 +95,11 @@ def validate(
     ``observations`` is None), its :class:`MessageInfo`, or a bare :class:`Schema`.
     ``full_codes`` (component id → every code of its codelist) lets the report tell a code that
     does not exist (``unknown-code``) from one the dataflow excludes (``code-not-allowed``).
-    ``cross``, if given, is filled with the labour-force cells for cross-table checks.
+    ``cross``, if given, is filled with the labour-force cells for cross-table checks (the
+    caller reports them, once every table of a submission is in).
+    ``stored``, if given (with the ILMS rules), completes those cells with the other tables
+    already stored (``ilms_cross``); without ``cross``, this report then has the cross-table
+    issues where the submission takes part.
     """
     if isinstance(stream_info_schema, DataStream):
         info: MessageInfo | None = stream_info_schema.info
@@ -113,6 +119,9 @@ def validate(
     unknown = set(rules) - {"structure", "ilms"}
     if unknown:
         raise ValueError(f"unknown rule sets: {sorted(unknown)}")
+    index = cross
+    if index is None and stored is not None and "ilms" in rules:
+        index = CrossTableIndex()
     pipeline = Pipeline(
         schema,
         emit,
@@ -120,7 +129,7 @@ def validate(
         rules=rules,
         today=today,
         reporter=ReporterRule(schema, reporter) if reporter else None,
-        cross=cross,
+        cross=index,
     )
     # The pass builds many small long-lived containers (series, groups, years) and no cycles:
     # the cyclic collector would rescan them again and again (half the time at 1M observations)
@@ -132,5 +141,10 @@ def validate(
     finally:
         if collecting:
             gc.enable()
+    if stored is not None and index is not None and "ilms" in rules:
+        index.complete(stored, schema)
+        if cross is None:
+            for issue in index.issues():
+                builder.add(issue)
     builder.observations = count
     return builder.build()

@@ -30,11 +30,13 @@ total and all its required categories together but an optional one far away.
 from __future__ import annotations
 
 from decimal import Decimal
+from operator import ne
 
 from exchange.model.records import Observation
 from exchange.model.schema import Schema
 from exchange.report import Issue, Location, location_from_text
 from exchange.validation.catalogue import Emitter, Place, make_issue
+from exchange.validation.ilms_columns import Cell, Columns, Periods, Plan
 from exchange.validation.ilms_rules import (
     MIGRANT_PARTS,
     PARTITIONS,
@@ -60,17 +62,8 @@ _NAMES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     for v, (req, opt) in PARTITIONS.items()
 }
 
-#: a cell: (its value, half a unit of its last decimal or None if not a plain number, the
-#: observation — its value text and location)
-Cell = tuple[float, float | None, Observation]
-#: a group's cells by period: period → code → cell
-Periods = dict[str | None, dict[str, Cell]]
 #: where an observation of a series goes: (dimension index, group id, its code there)
 Slot = tuple[int, int, str]
-#: per tuple of codes: (total, parts) to add up, (migrants, total) pairs, all categories there
-_Plan = tuple[
-    tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...], tuple[tuple[str, str], ...], bool
-]
 
 
 class GroupRules:
@@ -81,12 +74,12 @@ class GroupRules:
         #: a group id stands for (dimension index, key with it blanked) — kept for locations
         self.bases: list[tuple[int, tuple[str, ...]]] = []
         self._ids: dict[tuple[int, tuple[str, ...]], int] = {}
-        #: dimension index → group id → period → code → observation: the open windows
-        self.open: dict[int, dict[int, Periods]] = {}
-        self.opened = 0  # (group, period) cells opened since the last flush (an upper bound)
+        #: dimension index → group id → its cells: the open windows
+        self.open: dict[int, dict[int, Columns]] = {}
+        self.opened = 0  # cells added since the last count (an upper bound of open cells)
         self.unchecked = 0  # groups dropped before they could be checked
         self.last: tuple[str, ...] | None = None  # the key of the last observation added
-        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._plans: dict[tuple[str, ...], Plan] = {}
 
     def slots(self, key: tuple[str, ...]) -> tuple[Slot, ...]:
         """The groups an observation with this series key takes part in."""
@@ -101,17 +94,17 @@ class GroupRules:
                 pairs.append((index, group, code))
         return tuple(pairs)
 
-    def handles(self, slots: tuple[Slot, ...]) -> tuple[tuple[Periods, str], ...]:
-        """Per slot, the open group's cells by period (created if needed) and the code."""
+    def handles(self, slots: tuple[Slot, ...]) -> tuple[tuple[Columns, str], ...]:
+        """Per slot, the open group's cells (created if needed) and the code."""
         found = []
         for index, group, code in slots:
             window = self.open.get(index)
             if window is None:
                 window = self.open[index] = {}
-            periods = window.get(group)
-            if periods is None:
-                periods = window[group] = {}
-            found.append((periods, code))
+            columns = window.get(group)
+            if columns is None:
+                columns = window[group] = Columns()
+            found.append((columns, code))
         return tuple(found)
 
     def moved(self, key: tuple[str, ...], emit: Emitter) -> None:
@@ -119,19 +112,18 @@ class GroupRules:
         last, self.last = self.last, key
         if last is None:
             return
-        common = 0
-        for common, (a, b) in enumerate(zip(last, key, strict=False)):  # noqa: B007
-            if a != b:
-                break
-        else:
+        differs = list(map(ne, last, key))
+        if True not in differs:
             return
+        common = differs.index(True)
         for index in [i for i in self.open if i > common]:
             self.flush(index, emit)
         if self.opened > MAX_OPEN_GROUPS:
-            self.opened = sum(len(p) for w in self.open.values() for p in w.values())
-            while self.opened > MAX_OPEN_GROUPS and self.open:
-                index = max(self.open, key=lambda i: sum(len(p) for p in self.open[i].values()))
-                self.opened -= sum(len(p) for p in self.open[index].values())
+            sizes = {i: sum(c.cells() for c in w.values()) for i, w in self.open.items()}
+            self.opened = sum(sizes.values())
+            while self.opened > MAX_OPEN_GROUPS and sizes:
+                index = max(sizes, key=sizes.__getitem__)
+                self.opened -= sizes.pop(index)
                 self.flush(index, emit, early=True)
 
     def check(self, place: Place, emit: Emitter) -> None:
@@ -143,48 +135,59 @@ class GroupRules:
             self.moved(obs.key, emit)
         self.add(obs, self.handles(self.slots(obs.key)))
 
-    def add(self, obs: Observation, handles: tuple[tuple[Periods, str], ...]) -> None:
+    def add(self, obs: Observation, handles: tuple[tuple[Columns, str], ...]) -> None:
         """Add an observation whose value is a number (``to_decimal`` reads it)."""
         number = to_decimal(obs.value)
         if number is None:
             return
-        decimals = _decimals(obs.value or "")
-        cell = (float(number), None if decimals is None else half_of(decimals), obs)
-        period = obs.period
-        for periods, code in handles:
-            cells = periods.get(period)
-            if cells is None:
-                cells = periods[period] = {}
-                self.opened += 1
-            cells[code] = cell
+        text = obs.value or ""
+        decimals = _decimals(text)
+        half = None if decimals is None else half_of(decimals)
+        single = (obs.period, (float(number), half, text, obs.location))
+        for columns, code in handles:
+            columns.runs.append((code, single))
+        self.opened += len(handles)
 
     def flush(self, index: int, emit: Emitter, *, early: bool = False) -> None:
-        """Check and drop every open group of dimension ``index``."""
+        """Check and drop every open group of dimension ``index``.
+
+        A group whose totals clearly hold in every period (checked column-wise) is done;
+        any other is checked period by period, which alone reports.
+        """
         window = self.open.pop(index, {})
         dim = self.dimension_ids[index]
-        plans, plan_for, bases = self._plans, self._plan, self.bases
-        for group, periods in window.items():
-            for period, cells in periods.items():
-                if len(cells) < 2:
-                    self.unchecked += early  # its other cells may have come later
-                    continue
-                codes = tuple(cells)
-                plan = plans.get(codes) or plan_for(codes)
-                if early and not plan[2]:
-                    self.unchecked += 1
-                    continue
-                get = cells.__getitem__
-                for total, names, order in plan[0]:
-                    members = list(map(get, order))
-                    verdict = _float_verdict(members)
-                    if verdict is None:
-                        verdict = _adds_up(members)
-                    if not verdict:
-                        self._total(emit, dim, bases[group][1], period, total, names, members)
-                for part, total in plan[1]:
-                    if _exceeds(cells[part], cells[total]):
-                        where = (cells[part][2], cells[total][2][2] or "")
-                        self._migrants(emit, dim, (part, total), bases[group][1], period, where)
+        plan_of = self._plan_of
+        for group, columns in window.items():
+            if early or not columns.clearly_clean(plan_of):
+                self._check_periods(dim, group, columns.by_period(), emit, early=early)
+
+    def _plan_of(self, codes: tuple[str, ...]) -> Plan:
+        return self._plans.get(codes) or self._plan(codes)
+
+    def _check_periods(
+        self, dim: str, group: int, window: Periods, emit: Emitter, *, early: bool
+    ) -> None:
+        """Check one group's totals and migrant pairs period by period."""
+        rest = self.bases[group][1]
+        for period, cells in window.items():
+            if len(cells) < 2:
+                self.unchecked += early  # its other cells may have come later
+                continue
+            plan = self._plan_of(tuple(cells))
+            if early and not plan[2]:
+                self.unchecked += 1
+                continue
+            get = cells.__getitem__
+            for total, names, order in plan[0]:
+                members = list(map(get, order))
+                verdict = _float_verdict(members)
+                if verdict is None:
+                    verdict = _adds_up(members)
+                if not verdict:
+                    self._total(emit, dim, rest, period, total, names, members)
+            for part, total in plan[1]:
+                if _exceeds(cells[part], cells[total]):
+                    self._migrants(emit, dim, (part, total), rest, period, cells)
 
     def finish(self, emit: Emitter) -> None:
         for index in sorted(self.open):
@@ -199,7 +202,7 @@ class GroupRules:
                 suggestion="Sort the data by series key and period to have every total checked.",
             )
 
-    def _plan(self, codes: tuple[str, ...]) -> _Plan:
+    def _plan(self, codes: tuple[str, ...]) -> Plan:
         """What to check in a group with these codes: totals (with the parts to add, in
         order), migrant pairs, and whether every category (optional ones too) is there."""
         present = set(codes)
@@ -227,8 +230,8 @@ class GroupRules:
         names: tuple[str, ...],
         members: list[Cell],
     ) -> None:
-        reported_text = members[0][2][2] or ""
-        texts = [m[2][2] or "" for m in members[1:]]
+        reported_text = members[0][2]
+        texts = [m[2] for m in members[1:]]
 
         def issue() -> Issue:
             parts = sum((Decimal(t) for t in texts), Decimal(0))
@@ -237,7 +240,7 @@ class GroupRules:
             return make_issue(
                 "total-mismatch",
                 f"{total} = {reported_text} but {shown} = {parts} (difference {difference}).",
-                _group_location(rest, dim, total, period, members[0][2]),
+                _group_location(rest, dim, total, period, members[0][3]),
                 expected=str(parts),
             )
 
@@ -250,15 +253,17 @@ class GroupRules:
         pair: tuple[str, str],
         rest: tuple[str, ...],
         period: str | None,
-        where: tuple[Observation, str],
+        cells: dict[str, Cell],
     ) -> None:
-        (part, total), (obs, total_text) = pair, where
+        part, total = pair
+        _, _, text, where = cells[part]
+        total_text = cells[total][2]
         emit.lazy(
             "migrants-exceed-total",
             lambda: make_issue(
                 "migrants-exceed-total",
-                f"{part} = {obs[2]} is greater than {total} = {total_text}.",
-                _group_location(rest, dim, part, period, obs),
+                f"{part} = {text} is greater than {total} = {total_text}.",
+                _group_location(rest, dim, part, period, where),
                 expected=f"at most {total_text}",
             ),
         )
@@ -270,7 +275,7 @@ def _adds_up(members: list[Cell]) -> bool:
     (the caller may have tried the floats already)."""
     verdict = _float_verdict(members)
     if verdict is None:  # a close call or a number form floats may misjudge: exactly
-        exact = [Decimal(m[2][2] or "") for m in members]
+        exact = [Decimal(m[2]) for m in members]
         tolerance = sum((half_unit(p) for p in exact), Decimal(0))
         verdict = abs(exact[0] - sum(exact[1:], Decimal(0))) <= tolerance
     return verdict
@@ -281,7 +286,7 @@ def _exceeds(part: Cell, total: Cell) -> bool:
     a, b = part[0], total[0]
     if part[1] is not None and total[1] is not None and abs(a - b) > 1e-9 * (abs(a) + abs(b)):
         return a > b
-    return Decimal(part[2][2] or "") > Decimal(total[2][2] or "")
+    return Decimal(part[2]) > Decimal(total[2])
 
 
 def half_of(decimals: int) -> float:
@@ -306,13 +311,13 @@ def _float_verdict(members: list[Cell]) -> bool | None:
     arithmetic. Saves the Decimals for the great majority of groups.
     """
     tolerance = parts = size = 0.0
-    for number, half, _ in members[1:]:
+    for number, half, _, _ in members[1:]:
         if half is None:
             return None
         tolerance += half
         parts += number
         size += abs(number)
-    total, half, _ = members[0]
+    total, half, _, _ = members[0]
     if half is None:
         return None
     return _judge(abs(total - parts), 1e-9 * (abs(total) + size) + 1e-12, half + tolerance)
@@ -331,11 +336,11 @@ HALF_UNITS = _HALF = tuple(0.5 * 10.0**-d for d in range(40))
 
 
 def _group_location(
-    rest: tuple[str, ...], dim: str, code: str, period: str | None, obs: Observation
+    rest: tuple[str, ...], dim: str, code: str, period: str | None, where: str | None
 ) -> Location:
     key = ".".join(code if v == "*" else v for v in rest)
     return Location(
-        **location_from_text(obs.location),
+        **location_from_text(where),
         series_key=key,
         period=period,
         component=dim,

@@ -47,7 +47,10 @@ def found(report: Report) -> list[tuple[str, dict[str, Any]]]:
 
 def test_corpus_is_big_enough() -> None:
     assert len(EXPECTED) >= 40
-    assert {n.split("-", 1)[0] for n in EXPECTED} >= {"csv10", "csv20", "json10", "json20"}
+    assert {n.split("-", 1)[0] for n in EXPECTED} >= {
+        *("csv10", "csv20", "json10", "json20"),
+        *("ml21g", "ml21ss", "ml30", "xlsx"),
+    }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -1,0 +1,389 @@
+"""The batch path: vouch for a whole run of one series at once, or leave it to the exact path.
+
+Why: a Python loop that runs a dozen checks per observation costs several microseconds per
+observation — more than reading it. Within a run of one series (the usual shape of SDMX data)
+the key is fixed and most observations are clean, so "is every observation of this run clean?"
+can be answered over the run's columns with machine loops: ``map`` over dicts of known-clean
+periods, one regular expression over the joined values (plain numbers with at most the allowed
+decimals), ``max`` for rates, a bit mask for duplicate years, ratios for year-on-year change.
+
+:meth:`Batch.run` only ever answers "clean" (and then records the run: duplicates, total
+cells, the last year and value) or "not sure" (records nothing, and the run goes through the
+exact path of :class:`~exchange.validation.pipeline.Pipeline`, which reports). It never reports:
+so which path ran changes nothing in the report. What it relies on is what the exact path
+remembered as clean: periods per FREQ, attribute mappings, consistency slots.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Mapping, Sequence
+from functools import reduce
+from itertools import compress, repeat
+from operator import is_, is_not, itemgetter, not_, or_, truediv
+from typing import TYPE_CHECKING, cast
+
+from exchange.model.records import Observation
+from exchange.validation.catalogue import Place, Probe
+from exchange.validation.ilms_columns import SEPARATOR, Run
+from exchange.validation.ilms_totals import HALF_UNITS
+
+if TYPE_CHECKING:
+    from exchange.validation.exact import PeriodEntry
+    from exchange.validation.pipeline import Handles, Pipeline, Series
+
+__all__ = ["MEMO_SIZE", "Batch"]
+
+#: Attribute mappings remembered by identity (readers that build a mapping per observation
+#: would otherwise keep every one alive).
+MEMO_SIZE = 4096
+_AFTER_DOT = itemgetter(2)
+_FAIL = -2  # no common decimals limit: not a limit value (those are None or >= 0)
+#: a run's periods known clean: (the period texts, their years, their duplicate bits or 0/-1)
+_Known = tuple[list[str | None], list[int], int]
+#: a clean run's observations with a number: periods, years, values, half units, the values
+#: joined by "|", locations
+_Clean = tuple[
+    list[str | None],
+    list[int],
+    list[float],
+    float | list[float | None],
+    str,
+    tuple[str | None, ...],
+]
+
+
+def _allows(codes: frozenset[str] | None, value: str) -> bool:
+    """A dimension value the key checks accept (``DimensionCheck``: present and allowed)."""
+    return bool(value) and (codes is None or value in codes)
+
+
+def _joined_locations(
+    locations: tuple[str | None, ...],
+) -> str | tuple[str | None, ...] | None:
+    """The locations of a run in one string (see ``ilms_columns.Run``), or as they are."""
+    if len(locations) == 1:
+        return locations[0]
+    try:
+        joined = SEPARATOR.join(locations)  # type: ignore[arg-type]
+    except TypeError:  # a cell without a location
+        return locations
+    return joined if joined.count(SEPARATOR) == len(locations) - 1 else locations
+
+
+def _joined(one: str) -> re.Pattern[str]:
+    return re.compile(rf"{one}(?:\|{one})*")
+
+
+class Batch:
+    """Vouches for runs of one series (see the module docs)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.p = pipeline
+        rules, change = pipeline.rules, pipeline.change
+        self.rate = rules.rate if rules is not None else False
+        self.factor, self.low = (change.factor, change.low) if change else (0.0, 0.0)
+        self.least = change.min_value if change is not None else 0.0
+        self.probe = Probe()
+        #: per dimension, its allowed codes (None: any value)
+        self.codes = tuple(d.codes for d in pipeline.schema.dimensions)
+        #: values joined by "|": exactly d decimals; at most ``limit`` (None: any)
+        self._exactly: dict[int, re.Pattern[str]] = {}
+        self._at_most: dict[int | None, re.Pattern[str]] = {}
+        self._periods: dict[tuple[int, tuple[str | None, ...]], _Known] = {}
+        #: (series-level consistency slots, mapping) → (the mapping, its decimals limit), for
+        #: mappings whose attribute, unit and consistency checks passed with those slots
+        self._verdicts: dict[tuple[int, int], tuple[Mapping[str, str], int | None]] = {}
+        #: (memo, periods) → (memo writes then, the one mapping found consistent)
+        self._timed: dict[tuple[int, tuple[str | None, ...]], tuple[int, Mapping[str, str]]] = {}
+
+    def key_checks(self, series: Series, obs: Observation) -> bool:
+        """Ask the key checks (codes of the key, the reporter) about a new series; remember
+        and return whether they pass (if not, the exact path reports)."""
+        p, key = self.p, obs[0]
+        if len(key) != len(self.codes) or not all(map(_allows, self.codes, key)):
+            return False  # a code missing or not allowed: the exact path says which
+        if p.reporter is not None:
+            before = self.probe.count
+            p.reporter.check(Place(p.schema, obs), self.probe)
+            if self.probe.count != before:
+                return False
+        series.dims_ok = series.reporter_ok = True
+        return True
+
+    def run(self, series: Series, chunk: list[Observation], handles: Handles) -> bool:
+        """Record the run and return True if every observation is clean; else False."""
+        clean = self._vouch(series, chunk)
+        if clean is None:
+            return False
+        periods, years, numbers, halves, texts, locations = clean
+        p = self.p
+        if handles and numbers:
+            run = Run(periods, array("d", numbers), halves, texts, _joined_locations(locations))
+            for columns, code in handles:
+                columns.runs.append((code, run))
+            p.groups.opened += len(numbers) * len(handles)  # type: ignore[union-attr]
+        if p.change is not None:
+            for year, number in zip(reversed(years), reversed(numbers), strict=True):
+                if year != -1:
+                    series.last_year, series.last_value = year, number
+                    break
+        if p.cross is not None and p.cross_at >= 0:
+            for obs in chunk:
+                p.cross.add_one(p.cross_dims, p.cross_at, obs)
+        return True
+
+    def _vouch(self, series: Series, chunk: list[Observation]) -> _Clean | None:
+        """The run's observations with a number, as columns, if every observation is clean
+        (its duplicate bits are then recorded); None if not sure."""
+        p = self.p
+        _, periods, values, mappings, _, locations = zip(*chunk, strict=True)
+        known = self._known_periods(series.periods, periods)
+        if known is None:
+            return None  # a period not yet known clean for this FREQ
+        same_periods, years, bits = known
+        limit = self._attributes(series, chunk, mappings, periods)
+        if limit == _FAIL:
+            return None
+        present: list[str] = list(filter(None, values))
+        if len(present) != len(chunk):
+            if not self._missing_explained(values, mappings):
+                return None
+            same_periods = list(compress(same_periods, values))
+            years = list(compress(years, values))
+            locations = tuple(compress(locations, values))
+        found = self._numbers(present, limit)
+        if found is None:
+            return None
+        numbers, halves, texts = found
+        if (p.change is not None and numbers and not self._steady(series, years, numbers)) or (
+            p.duplicates is not None and not self._new_periods(series, bits, periods)
+        ):
+            return None
+        p.same_attrs, p.limit = mappings[-1], limit
+        return same_periods, years, numbers, halves, texts, locations
+
+    def _known_periods(
+        self, clean: dict[str, PeriodEntry], periods: tuple[str | None, ...]
+    ) -> _Known | None:
+        """If every period is known clean: one list of the same period texts (so that the
+        columns of a group share them), the years, and the duplicate bits (0: periods without
+        a bit; -1: some with, some without). Series of a table mostly share their periods:
+        remembered per tuple of periods."""
+        memo_key = (id(clean), periods)
+        found = self._periods.get(memo_key)
+        if found is not None:
+            return found
+        found_entries = list(map(clean.get, periods))  # type: ignore[arg-type]
+        if None in found_entries:
+            return None
+        entries = cast("list[PeriodEntry]", found_entries)
+        bits = [bit for _, bit in entries]
+        combined = 0
+        if 0 not in bits:
+            combined = reduce(or_, bits)
+            if combined.bit_count() != len(bits):
+                combined = -1  # a period twice in the run
+        elif any(bits):
+            combined = -1
+        if len(self._periods) >= MEMO_SIZE:
+            self._periods.clear()
+        found = self._periods[memo_key] = (list(periods), [y for y, _ in entries], combined)
+        return found
+
+    def _attributes(
+        self,
+        series: Series,
+        chunk: list[Observation],
+        mappings: tuple[Mapping[str, str], ...],
+        periods: tuple[str | None, ...],
+    ) -> int | None:
+        """The decimals limit every mapping of the run shares, if all are clean (else _FAIL)."""
+        first = mappings[0]
+        distinct = [first]
+        rest: Sequence[Mapping[str, str]] = mappings
+        while len(rest) != rest.count(distinct[-1]):  # (equal ones count as one: the usual)
+            if len(distinct) == 8:
+                return _FAIL  # many attribute combinations in one series: the exact way
+            rest = list(compress(rest, map(is_not, rest, repeat(distinct[-1]))))
+            distinct.append(rest[0])
+        limit: int | None = _FAIL
+        verdicts = self._verdicts
+        for mapping in distinct:
+            known = verdicts.get((id(series.untimed), id(mapping)))
+            if known is not None and known[0] is mapping:
+                found = known[1]
+            else:
+                found = self._clean_mapping(series, mapping, chunk[mappings.index(mapping)])
+                if found != _FAIL:  # a clean verdict stays true: what it compares never changes
+                    if len(verdicts) >= MEMO_SIZE:
+                        verdicts.clear()
+                    verdicts[(id(series.untimed), id(mapping))] = (mapping, found)
+            if found == _FAIL or limit not in (_FAIL, found):
+                return _FAIL
+            limit = found
+        for memo in series.timed:  # consistency per (related key, period): known per mapping
+            if not self._consistent_in_time(memo, periods, mappings, len(distinct) == 1):
+                return _FAIL
+        return limit
+
+    def _consistent_in_time(
+        self,
+        memo: dict[str | None, Mapping[str, str]],
+        periods: tuple[str | None, ...],
+        mappings: tuple[Mapping[str, str], ...],
+        one: bool,
+    ) -> bool:
+        """Whether the memo of a consistency slot with a period says every observation's
+        mapping is consistent. Series of one country share the slot and their periods: with
+        one mapping, the answer is remembered until the exact path writes a memo again."""
+        first = mappings[0]
+        memo_key = (id(memo), periods)
+        if one:
+            known = self._timed.get(memo_key)
+            if known is not None and known[0] == self.p.memo_writes and known[1] is first:
+                return True
+        if not all(map(is_, map(memo.get, periods), mappings)):
+            return False
+        if one:
+            if len(self._timed) >= MEMO_SIZE:
+                self._timed.clear()
+            self._timed[memo_key] = (self.p.memo_writes, first)
+        return True
+
+    def _clean_mapping(
+        self, series: Series, mapping: Mapping[str, str], obs: Observation
+    ) -> int | None:
+        """The mapping's decimals limit if its attribute, unit and series-level consistency
+        checks pass (asking the checks once per mapping, remembered as the exact path does)."""
+        p, probe = self.p, self.probe
+        if p.attrs is not None and p.attrs_ok.get(id(mapping)) is not mapping:
+            before = probe.count
+            p.attrs.check(Place(p.schema, obs), probe)
+            if probe.count != before:
+                return _FAIL
+            if len(p.attrs_ok) >= MEMO_SIZE:
+                p.attrs_ok.clear()
+            p.attrs_ok[id(mapping)] = mapping
+        limit = None
+        if p.rules is not None:
+            known = p.units_ok.get(id(mapping))
+            if known is None or known[0] is not mapping:
+                before = probe.count
+                p.rules.units_check(Place(p.schema, obs), probe)
+                if probe.count != before:
+                    return _FAIL
+                if len(p.units_ok) >= MEMO_SIZE:
+                    p.units_ok.clear()
+                known = p.units_ok[id(mapping)] = (mapping, p.rules.decimals_limit(mapping))
+            limit = known[1]
+        return limit if self._consistent(series, mapping) else _FAIL
+
+    def _consistent(self, series: Series, mapping: Mapping[str, str]) -> bool:
+        """The mapping's attributes attached to (part of) the series key have the values
+        already seen for it (a different value, or one not seen yet: the exact path decides)."""
+        if self.p.consistency is None:
+            return True
+        seen = self.p.consistency.seen
+        for attr_id, slot in series.untimed:
+            value = mapping.get(attr_id)
+            if value and seen.get(slot) != value:
+                return False
+        return True
+
+    def _missing_explained(
+        self, values: tuple[str | None, ...], mappings: tuple[Mapping[str, str], ...]
+    ) -> bool:
+        """Every empty value has an OBS_STATUS saying why (when the value check runs)."""
+        if self.p.value is None:
+            return True
+        without = {id(m): m for m in compress(mappings, map(not_, values))}
+        return all(m.get("OBS_STATUS") for m in without.values())
+
+    def _numbers(
+        self, present: list[str], limit: int | None
+    ) -> tuple[list[float], float | list[float | None], str] | None:
+        """The values as floats, the half unit of their last decimal (one if they all have
+        as many decimals, else one per value) and the values joined by "|", if every one is a
+        plain number with at most ``limit`` decimals (and, in a rate table, below 100)."""
+        if not present:
+            return [], 0.0, ""
+        text = "|".join(present)
+        first = present[0]
+        dot = first.find(".")
+        decimals = len(first) - dot - 1 if dot >= 0 else 0
+        halves: float | list[float | None]
+        if (limit is None or decimals <= limit) and self._exact(decimals).fullmatch(text):
+            if decimals >= len(HALF_UNITS):
+                return None
+            halves = HALF_UNITS[decimals]
+        elif self._upto(limit).fullmatch(text):
+            counts = map(len, map(_AFTER_DOT, map(str.partition, present, repeat("."))))
+            try:
+                halves = list(map(HALF_UNITS.__getitem__, counts))
+            except IndexError:
+                return None
+        else:
+            return None
+        numbers = list(map(float, present))
+        if self.rate and max(numbers) >= 100:
+            return None
+        return numbers, halves, text
+
+    def _exact(self, decimals: int) -> re.Pattern[str]:
+        found = self._exactly.get(decimals)
+        if found is None:
+            one = rf"[0-9]+\.[0-9]{{{decimals}}}" if decimals else "[0-9]+"
+            found = self._exactly[decimals] = _joined(one)
+        return found
+
+    def _upto(self, limit: int | None) -> re.Pattern[str]:
+        found = self._at_most.get(limit)
+        if found is None:
+            after = "[0-9]*" if limit is None else f"[0-9]{{0,{limit}}}"
+            found = self._at_most[limit] = _joined(rf"[0-9]+(?:\.{after})?")
+        return found
+
+    def _steady(self, series: Series, years: list[int], numbers: list[float]) -> bool:
+        """No implausible year-on-year change (the rule of ``ChangeRule``) in the run."""
+        last_year, last_value = series.last_year, series.last_value
+        factor, low = self.factor, self.low
+        smallest = min(numbers)
+        if -1 not in years and smallest > 0 and (last_year == -1 or last_value > 0):
+            # the whole run within a factor: so is every year's value against the last one
+            largest = max(numbers)
+            if last_year != -1:
+                smallest, largest = min(smallest, last_value), max(largest, last_value)
+            if largest <= factor * smallest * (1 - 1e-9):  # (a margin for float rounding)
+                return True
+            chain = [last_value, *numbers] if last_year != -1 else numbers
+            ratios = list(map(truediv, chain[1:], chain[:-1]))
+            if not ratios or (max(ratios) <= factor and min(ratios) >= low):
+                return True
+        least = self.least
+        for year, number in zip(years, numbers, strict=True):
+            if year == -1:
+                continue
+            if last_year == year - 1 and number > 0 and last_value > 0:
+                ratio = number / last_value
+                if (ratio > factor or ratio < low) and (number >= least or last_value >= least):
+                    return False
+            last_year, last_value = year, number
+        return True
+
+    def _new_periods(self, series: Series, bits: int, periods: tuple[str | None, ...]) -> bool:
+        """No period twice in the run nor seen before for the series; recorded if so."""
+        if bits > 0:
+            if bits & series.mask:
+                return False
+            series.mask |= bits
+            return True
+        if bits < 0:
+            return False  # a period twice, or years with bits mixed with other periods
+        seen = self.p.duplicates.seen  # type: ignore[union-attr]
+        digests = set(map(hash, zip(repeat(series.key), periods)))
+        if len(digests) != len(periods) or not seen.isdisjoint(digests):
+            return False
+        seen |= digests
+        return True
