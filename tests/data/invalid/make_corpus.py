@@ -4,16 +4,23 @@ Run ``.venv/bin/python tests/data/invalid/make_corpus.py`` after changing a case
 small ILMS table (DF_MST_TEMP_SEX_AGE_CBR_NB) with one thing wrong, written in each text format
 by the project's own writers; ``expected.json`` lists per file the exact (code, location fields)
 of every error and warning validation must report. Locations name the CSV row where the format
-has rows; for SDMX-JSON only the component and value are compared.
+has rows, the line of the observation's element in SDMX-ML (found by reading the file's text),
+the sheet and cell of its value in the Excel workbook (found by reading the workbook); for
+SDMX-JSON only the component and value are compared. Files that a writer cannot produce (a
+broken message, a workbook without a column) are made by hand below.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import openpyxl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
@@ -32,6 +39,26 @@ FORMATS = {
     "json20": "sdmx-json-2.0",
 }
 SUFFIX = {"csv10": ".csv", "csv20": ".csv", "json10": ".json", "json20": ".json"}
+#: SDMX-ML and Excel: a few cases each (every case in every format would only repeat the readers'
+#: tests), and the line or cell that locates an observation there
+MORE_FORMATS = {
+    "ml21g": ("sdmx-ml-2.1-generic", ".xml"),
+    "ml21ss": ("sdmx-ml-2.1-structurespecific", ".xml"),
+    "ml30": ("sdmx-ml-3.0", ".xml"),
+    "xlsx": ("excel", ".xlsx"),
+}
+MORE_CASES = {
+    "ml21g": (
+        "unknown-code",
+        "period-frequency-mismatch",
+        "duplicate-observation",
+        "total-mismatch",
+    ),
+    "ml21ss": ("code-not-allowed", "non-numeric-value", "missing-value", "wrong-reporter"),
+    "ml30": ("non-numeric-value", "bad-period", "duplicate-observation", "unit-mismatch"),
+    "xlsx": ("unknown-code", "negative-value", "total-mismatch", "wrong-reporter"),
+}
+_OBS_TAG = re.compile(rb"<(?:generic:)?Obs[ >/]")
 
 
 def base() -> list[Observation]:
@@ -149,6 +176,9 @@ def main() -> None:
                 "reporter": "PHL" if case == "wrong-reporter" else None,
                 "issues": listed,
             }
+        for short, cases in MORE_CASES.items():
+            if case in cases:
+                expected.update(write_more(info, short, case, rows, issues))
     # -- message-level problems, written by hand -------------------------------------------------
     good = (HERE / "csv10-unknown-code.csv").read_bytes()
     lines = good.split(b"\r\n")
@@ -175,11 +205,118 @@ def main() -> None:
         ),
         "json20-not-json.json": (b'{"data": {"structures": [ nope', [["malformed-message", {}]]),
     }
+    hand.update(broken_xml(info))
+    hand.update(broken_workbooks(info))
     for name, (body, issues) in hand.items():
         (HERE / name).write_bytes(body)
         expected[name] = {"reporter": None, "issues": issues}
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     print(f"{len(expected)} files")
+
+
+def obs_lines(body: bytes) -> list[int]:
+    """The line of each observation element of an SDMX-ML message, in order."""
+    return [i for i, line in enumerate(body.split(b"\n"), 1) if _OBS_TAG.search(line)]
+
+
+def value_cells(body: bytes) -> list[str]:
+    """The cell of each observation value of an ILMS workbook (its Data sheet), in order."""
+    sheet = openpyxl.load_workbook(io.BytesIO(body))["Data"]
+    rows = list(sheet.iter_rows())
+    header = next(r for r in rows if str(r[0].value or "").startswith("Reference area"))
+    years = [c.column_letter for c in header if isinstance(c.value, int)]
+    cells = []
+    for row in rows[header[0].row :]:
+        cells += [f"{c.column_letter}{c.row}" for c in row if c.column_letter in years and c.value]
+    return cells
+
+
+def relocate(issues: list[list[Any]], short: str, body: bytes) -> list[list[Any]]:
+    """The CSV expectations (rows 2…) moved to the observation's line or cell in ``body``."""
+    places = obs_lines(body) if short != "xlsx" else value_cells(body)
+    moved = []
+    for code, where in issues:
+        fields = {k: v for k, v in where.items() if k != "row"}
+        if "row" in where:
+            place = places[where["row"] - 2]
+            fields.update({"line": place} if short != "xlsx" else {"sheet": "Data", "cell": place})
+        if short == "xlsx" and fields.get("component") == "OBS_VALUE":
+            fields.pop("value", None)  # Excel keeps the number, not its text: -45.0 reads -45
+        moved.append([code, fields])
+    return moved
+
+
+def write_more(
+    info: MessageInfo, short: str, case: str, rows: list[Observation], issues: list[list[Any]]
+) -> dict[str, dict[str, Any]]:
+    fmt, suffix = MORE_FORMATS[short]
+    out = io.BytesIO()
+    registry.by_name(fmt).writer(info, iter(rows), out)
+    name = f"{short}-{case}{suffix}"
+    (HERE / name).write_bytes(out.getvalue())
+    listed = relocate(issues, short, out.getvalue())
+    return {name: {"reporter": "PHL" if case == "wrong-reporter" else None, "issues": listed}}
+
+
+def written(info: MessageInfo, fmt: str) -> bytes:
+    out = io.BytesIO()
+    registry.by_name(fmt).writer(info, iter(base()), out)
+    return out.getvalue()
+
+
+def broken_xml(info: MessageInfo) -> dict[str, tuple[bytes, list[list[Any]]]]:
+    """SDMX-ML no writer would produce: a series without SEX, no Prepared, a cut message."""
+    specific = written(info, "sdmx-ml-2.1-structurespecific")
+    second = obs_lines(specific)[1]  # SEX_M 2019, alone in its series
+    generic = written(info, "sdmx-ml-2.1-generic")
+    header = generic.split(b"\n").index(next(x for x in generic.split(b"\n") if b"Header" in x))
+    cut = generic.index(b"<generic:Obs>", generic.index(b"<generic:Obs>") + 1) + 30
+    line = generic[:cut].count(b"\n") + 1
+    column = cut - generic[:cut].rfind(b"\n")
+    return {
+        "ml21ss-missing-dimension.xml": (
+            specific.replace(b' SEX="SEX_M"', b"", 1),
+            [
+                ["unknown-component", {"line": second - 1}],  # the reader's warning, at Series
+                ["missing-dimension", {"line": second, "component": "SEX"}],
+            ],
+        ),
+        "ml21g-schema-invalid.xml": (
+            re.sub(rb"<message:Prepared>[^<]*</message:Prepared>", b"", generic),
+            [["schema-invalid", {"line": header + 1}]],
+        ),
+        "ml21g-truncated.xml": (
+            generic[:cut],
+            [["malformed-message", {"line": line, "column": column}]],
+        ),
+    }
+
+
+def broken_workbooks(info: MessageInfo) -> dict[str, tuple[bytes, list[list[Any]]]]:
+    """Workbooks a statistician may send: a word in a value cell, the SEX column deleted."""
+    body = written(info, "excel")
+    cell = value_cells(body)[4]  # SEX_M 2020
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    book["Data"][cell] = "6,5"
+    words = io.BytesIO()
+    book.save(words)
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    sheet = book["Data"]
+    header = next(r[0].row for r in sheet.iter_rows() if r[0].value == "Reference area (REF_AREA)")
+    last = f"{sheet.cell(header, sheet.max_column).column_letter}{sheet.max_row}"
+    sheet.move_range(f"C{header}:{last}", cols=-1)  # the table without its Sex (SEX) column
+    without = io.BytesIO()
+    book.save(without)
+    return {
+        "xlsx-non-numeric-value.xlsx": (
+            words.getvalue(),
+            [["malformed-message", {"sheet": "Data", "cell": cell}]],
+        ),
+        "xlsx-missing-column.xlsx": (
+            without.getvalue(),
+            [["malformed-message", {"sheet": "Data", "cell": f"A{header}"}]],  # its header row
+        ),
+    }
 
 
 if __name__ == "__main__":
