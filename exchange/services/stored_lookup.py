@@ -1,0 +1,37 @@
+"""The data already stored, as validation's cross-table rules ask for it.
+
+:class:`StoredLookup` implements :class:`~exchange.validation.StoredData` over a
+:class:`~exchange.storage.DataStore`, so that validation compares a submission with the tables
+already stored without importing storage (the layers point down). Pass it as
+``validate_file(..., stored=StoredLookup(datastore))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from exchange.model.records import Observation
+from exchange.storage import DataStore
+from exchange.validation.stored import KeyFilter
+
+__all__ = ["StoredLookup"]
+
+
+class StoredLookup:
+    """Stored observations by dataflow, key filter and periods (see the module docs)."""
+
+    def __init__(self, datastore: DataStore) -> None:
+        self.datastore = datastore
+
+    def observations(
+        self,
+        dataflow: str,
+        key_filter: KeyFilter,
+        *,
+        start_period: str | None = None,
+        end_period: str | None = None,
+    ) -> Iterator[Observation]:
+        """The current (not deleted) stored observations; none for an unknown dataflow."""
+        return self.datastore.query(
+            dataflow, key_filter, start_period=start_period, end_period=end_period
+        )
