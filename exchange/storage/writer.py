@@ -25,16 +25,18 @@ Counts are per observation of the message: *added* (new, or back from a tombston
 observation it removed), *unchanged* (nothing to do — and nothing re-stamped, so harvesters do
 not download it again).
 
-Speed: observations are processed in batches of :data:`BATCH`; per batch one query finds the
-series ids (new series are inserted with ``RETURNING``), one finds the stored observations (skipped
-for series created in this batch, the common case of a first load), then one ``executemany``
-inserts and one updates.
+Speed (1M observations: 7 s on SQLite from 11 s, replace into a full store 4 s from 10 s): per
+batch of :data:`BATCH`, one query finds the series ids (new series are inserted with
+``RETURNING``); an observation of a series created in this transaction whose period comes after
+all those written to it so far is inserted with no lookup at all (every observation of a first
+load); the others are looked up with one query and classified as the rows are fetched; then one
+``executemany`` of plain tuples inserts (``COPY`` on PostgreSQL) and one updates.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,16 +99,6 @@ class Counts:
         )
 
 
-@dataclass
-class _Row:
-    """An observation's stored state while a batch is being classified."""
-
-    stored: bool
-    value: str | None
-    attributes: str | None
-    deleted: bool
-
-
 _TEXTS: dict[tuple[tuple[str, str], ...], str] = {}
 
 
@@ -133,6 +125,12 @@ def chunks(items: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
         yield items[start : start + size]
 
 
+#: An observation's state while a batch is classified: (stored?, value, attributes, deleted)
+#: (a tuple, not an object: one is made per observation looked up).
+_Row = tuple[bool, str | None, str | None, bool]
+_Insert = tuple[str | None, str | None, int, bool, int, str]
+
+
 class Writer:
     """Applies one message to the store inside the caller's write transaction."""
 
@@ -145,25 +143,30 @@ class Writer:
         self.area = self.dimensions.index("REF_AREA") if "REF_AREA" in self.dimensions else None
         self.action = action
         self.stamp = stamp
-        self.ids: dict[str, int] = {}
+        #: series key (the message's tuple) → series id
+        self.ids: dict[tuple[str, ...], int] = {}
+        #: series created in this transaction → the greatest period written to it so far
+        self.fresh: dict[int, str] = {}
         self.touched: set[int] = set()
         self.counts = Counts()
+        self._attributes: tuple[Mapping[str, str] | None, str | None] = (None, None)
 
     def run(self, message: Iterable[Observation]) -> Counts:
         """Write every observation, then the live counts, availability and the changes log."""
-        batch: list[tuple[Observation, Action]] = []
+        batch: list[Observation] = []
+        default = self.action
         for obs in message:
-            action = obs.action or self.action
+            action = obs.action or default
             if action is Action.INFORMATION:
                 self.counts.unchanged += 1
-            elif action is Action.DELETE and (obs.period is None or wildcard_filter(obs.key)):
+            elif obs.period is None or (action is Action.DELETE and wildcard_filter(obs.key)):
+                if action is not Action.DELETE:
+                    raise InvalidRequest(f"{join_key(obs.key)}: an observation without a period")
                 self._flush(batch)
                 batch = []
                 self._delete_series(obs)
-            elif obs.period is None:
-                raise InvalidRequest(f"{join_key(obs.key)}: an observation without a period")
             else:
-                batch.append((obs, action))
+                batch.append(obs)
                 if len(batch) >= BATCH:
                     self._flush(batch)
                     batch = []
@@ -172,38 +175,50 @@ class Writer:
         return self.counts
 
     # -- series ---------------------------------------------------------------------------------
-    def _series_ids(self, batch: list[tuple[Observation, Action]]) -> set[int]:
-        """Fill ``self.ids`` for the batch's keys; the ids of series created now."""
-        wanted: dict[str, tuple[str, ...]] = {}
-        writes: set[str] = set()  # keys with something to write: only those create a series
-        for obs, action in batch:
-            text = join_key(obs.key)
-            if action is not Action.DELETE:
-                writes.add(text)
-            if text not in self.ids and text not in wanted:
+    def _series_ids(self, batch: list[Observation]) -> list[int | None]:
+        """The series id of each observation of the batch, creating the series that get a write.
+
+        None for a Delete in a series never stored. One dictionary lookup per observation, keyed
+        by the message's key tuple: readers make a new tuple per row, and hashing it is what
+        costs, so it is done once; ``join_key`` runs once per series.
+        """
+        get = self.ids.get
+        sids = [get(obs.key) for obs in batch]
+        if None not in sids:
+            return sids
+        unknown: dict[tuple[str, ...], bool] = {}  # key → whether it has something to write
+        for obs, sid in zip(batch, sids, strict=True):
+            if sid is None and not unknown.get(obs.key):
                 if len(obs.key) != len(self.dimensions):
-                    raise InvalidRequest(f"key {text} does not fit {self.dataflow}")
-                wanted[text] = obs.key
-        if not wanted:
-            return set()
+                    raise InvalidRequest(f"key {join_key(obs.key)} does not fit {self.dataflow}")
+                unknown[obs.key] = (obs.action or self.action) is not Action.DELETE
+        self._create_series(unknown)
+        return [get(o.key) if sid is None else sid for o, sid in zip(batch, sids, strict=True)]
+
+    def _create_series(self, unknown: dict[tuple[str, ...], bool]) -> None:
+        """Fill ``self.ids`` for these keys: found, or created if they have something to write."""
+        ids = self.ids
+        wanted = {join_key(key): key for key in unknown}
+        writes = {key for key, write in unknown.items() if write}
         found = self.conn.execute(
             sa.select(series.c.series_key, series.c.id).where(
                 series.c.dataflow == self.dataflow, series.c.series_key.in_(list(wanted))
             )
         ).all()
-        self.ids.update((key, sid) for key, sid in found)
+        ids.update((wanted[text], sid) for text, sid in found)
         new = [
-            self._series_row(key, wanted[key])
-            for key in wanted
-            if key not in self.ids and key in writes
+            self._series_row(text, key)
+            for text, key in wanted.items()
+            if key not in ids and key in writes
         ]
         if not new:
-            return set()
+            return
         created = self.conn.execute(
             series.insert().returning(series.c.series_key, series.c.id), new
         ).all()
-        self.ids.update((key, sid) for key, sid in created)
-        return {sid for _, sid in created}
+        for text, sid in created:
+            ids[wanted[text]] = sid
+            self.fresh[sid] = ""
 
     def _series_row(self, text: str, key: tuple[str, ...]) -> dict[str, object]:
         return {
@@ -215,97 +230,164 @@ class Writer:
         }
 
     # -- observations ---------------------------------------------------------------------------
-    def _flush(self, batch: list[tuple[Observation, Action]]) -> None:
+    def _flush(self, batch: list[Observation]) -> None:
+        """Write one batch: new observations straight away, the others after a lookup.
+
+        An observation is *new* when its series was created in this transaction and its period
+        comes after every period written to that series so far (``self.fresh``): then nothing
+        can be stored under its key, and it is inserted without a lookup or a state object.
+        That is every observation of a first load in series or period order. The rest (series
+        that existed, periods out of order, duplicates, deletes) are looked up and classified.
+        """
         if not batch:
             return
-        fresh = self._series_ids(batch)
-        state = self._stored(batch, fresh)
-        dirty: set[tuple[int, str]] = set()
-        for obs, action in batch:
-            sid = self.ids.get(join_key(obs.key))
+        sids = self._series_ids(batch)
+        fresh, default, stamp, text = self.fresh, self.action, self.stamp, self._text
+        new: list[_Insert] = []
+        rest: list[tuple[Observation, int, Action]] = []
+        mixed = False  # a looked-up observation in a fresh series: may repeat a new one
+        for obs, sid in zip(batch, sids, strict=True):
             if sid is None:  # a Delete in a series never stored
                 self.counts.unchanged += 1
                 continue
-            where = (sid, obs.period or "")
-            if self._classify(state, where, obs, action):
-                dirty.add(where)
-        self._write(state, dirty)
+            action = obs.action or default
+            last = fresh.get(sid)
+            period: str = obs.period  # type: ignore[assignment]  # run() let only periods in
+            if last is not None and action is not Action.DELETE and period > last:
+                fresh[sid] = period
+                new.append((obs.value, text(obs.attributes), stamp, False, sid, period))
+            else:
+                mixed = mixed or last is not None
+                rest.append((obs, sid, action))
+        if mixed:  # rare: classify the whole batch in order, so a repeat sees the first
+            pairs = zip(batch, sids, strict=True)
+            rest = [(o, sid, o.action or default) for o, sid in pairs if sid is not None]
+            new = []
+        self.counts.added += len(new)
+        self._insert(new)
+        self._apply(rest)
 
-    def _stored(
-        self, batch: list[tuple[Observation, Action]], fresh: set[int]
-    ) -> dict[tuple[int, str], _Row]:
-        """The stored state of the batch's observations (none for series created just now)."""
-        ids = ((self.ids.get(join_key(o.key)), o.period or "") for o, _ in batch)
-        pairs = {(sid, period) for sid, period in ids if sid is not None and sid not in fresh}
+    def _text(self, attributes: Mapping[str, str]) -> str | None:
+        """:func:`_attributes_text`, remembering the last mapping by identity: readers share
+        one mapping between the observations of a series, so this is one comparison mostly."""
+        last, text = self._attributes
+        if attributes is not last:
+            text = _attributes_text(attributes)
+            self._attributes = (attributes, text)
+        return text
+
+    def _apply(self, rest: list[tuple[Observation, int, Action]]) -> None:
+        """Look up, classify and write observations that may already be stored.
+
+        Each stored row is classified as it is fetched, against the one observation that names
+        it; only a batch naming a (series, period) twice takes the slower way, in order.
+        """
+        if not rest:
+            return
+        todo = {(sid, obs.period or ""): (obs, action) for obs, sid, action in rest}
+        if len(todo) < len(rest):
+            self._apply_in_order(rest)
+            return
+        writes: dict[tuple[int, str], _Row] = {}
+        for sid, period, value, attributes, deleted in self._stored(todo):
+            item = todo.pop((sid, period), None)
+            if item is not None:
+                row = self._classify((True, value, attributes, bool(deleted)), *item)
+                if row is not None:
+                    writes[sid, period] = row
+        for where, item in todo.items():  # not stored
+            row = self._classify(None, *item)
+            if row is not None:
+                writes[where] = row
+        self._write(writes)
+
+    def _apply_in_order(self, rest: list[tuple[Observation, int, Action]]) -> None:
+        """:meth:`_apply` for a batch with repeats: each sees what the one before it left."""
+        pairs = {(sid, obs.period or "") for obs, sid, _ in rest}
         state: dict[tuple[int, str], _Row] = {}
-        if not pairs:
-            return state
-        # Not ``(series_id, period) IN (pairs)``: SQLite answers row values with a full scan.
-        # Series ids and periods separately use the primary key; extra pairs are dropped below.
-        rows = self.conn.execute(
-            sa.select(_o.series_id, _o.period, _o.value, _o.attributes, _o.deleted).where(
-                _o.series_id.in_(sorted({sid for sid, _ in pairs})),
-                _o.period.in_(sorted({period for _, period in pairs})),
-            )
-        )
-        for sid, period, value, attributes, deleted in rows:
+        for sid, period, value, attributes, deleted in self._stored(pairs):
             if (sid, period) in pairs:
-                state[sid, period] = _Row(True, value, attributes, bool(deleted))
-        return state
+                state[sid, period] = (True, value, attributes, bool(deleted))
+        writes: dict[tuple[int, str], _Row] = {}
+        for obs, sid, action in rest:
+            where = (sid, obs.period or "")
+            row = self._classify(state.get(where), obs, action)
+            if row is not None:
+                state[where] = writes[where] = row
+        self._write(writes)
 
-    def _classify(
-        self,
-        state: dict[tuple[int, str], _Row],
-        where: tuple[int, str],
-        obs: Observation,
-        action: Action,
-    ) -> bool:
-        """Count what ``obs`` does to the stored row; whether the row must be written."""
-        row = state.get(where)
-        live = row is not None and not row.deleted
+    def _write(self, writes: dict[tuple[int, str], _Row]) -> None:
+        inserts: list[_Insert] = []
+        updates: list[_Insert] = []
+        fresh, touched = self.fresh, self.touched
+        for sid, period in sorted(writes):  # clustered-key order
+            stored, value, attributes, deleted = writes[sid, period]
+            values = (value, attributes, self.stamp, deleted, sid, period)
+            (updates if stored else inserts).append(values)
+            touched.add(sid)
+            if sid in fresh and period > fresh[sid]:
+                fresh[sid] = period
+        self._insert(inserts)
+        if updates:
+            self.conn.exec_driver_sql(_driver_sql(self.conn, _UPDATE), updates)
+
+    def _stored(self, pairs: Collection[tuple[int, str]]) -> list[tuple[Any, ...]]:
+        """Stored rows (series id, period, value, attributes, deleted) that may be ``pairs``.
+
+        Through the driver's cursor: SQLAlchemy's per-row result processing cost more than
+        the query. Not ``(series_id, period) IN (pairs)``: SQLite answers row values with a
+        full scan. Series ids and periods separately use the primary key; the caller drops
+        the extra pairs.
+        """
+        sids = sorted({sid for sid, _ in pairs})
+        periods = sorted({period for _, period in pairs})
+        sql = (
+            "SELECT series_id, period, value, attributes, deleted FROM observations"
+            f" WHERE series_id IN ({', '.join(['?'] * len(sids))})"
+            f" AND period IN ({', '.join(['?'] * len(periods))})"
+        )
+        cursor = self.conn.connection.cursor()
+        try:
+            cursor.execute(_driver_sql(self.conn, sql), [*sids, *periods])
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _classify(self, row: _Row | None, obs: Observation, action: Action) -> _Row | None:
+        """Count what ``obs`` does to the stored ``row`` (None: nothing stored there).
+
+        The row to write (stored?, value, attributes, deleted), or None: nothing to write.
+        """
+        stored = row is not None and row[0]
+        live = row is not None and not row[3]
         if action is Action.DELETE:
-            if row is None or row.deleted:
+            if not live:
                 self.counts.unchanged += 1
-                return False
-            row.value, row.attributes, row.deleted = None, None, True
+                return None
             self.counts.deleted += 1
-            return True
+            return (stored, None, None, True)
         if action is Action.APPEND and live and row is not None:
-            merged = {**json.loads(row.attributes or "{}"), **obs.attributes}
-            value = obs.value if obs.value is not None else row.value
+            merged = {**json.loads(row[2] or "{}"), **obs.attributes}
+            value = obs.value if obs.value is not None else row[1]
             attributes = _attributes_text(merged)
         else:
-            value, attributes = obs.value, _attributes_text(obs.attributes)
-        if row is None:
-            state[where] = _Row(False, value, attributes, False)
-            self.counts.added += 1
-            return True
-        if live and row.value == value and row.attributes == attributes:
+            value, attributes = obs.value, self._text(obs.attributes)
+        if live and row is not None and row[1] == value and row[2] == attributes:
             self.counts.unchanged += 1
-            return False
+            return None
         if live:
             self.counts.replaced += 1
         else:
             self.counts.added += 1
-        row.value, row.attributes, row.deleted = value, attributes, False
-        return True
+        return (stored, value, attributes, False)
 
-    def _write(self, state: dict[tuple[int, str], _Row], dirty: set[tuple[int, str]]) -> None:
-        inserts: list[tuple[str | None, str | None, int, bool, int, str]] = []
-        updates: list[tuple[str | None, str | None, int, bool, int, str]] = []
-        for sid, period in sorted(dirty):  # clustered-key order
-            row = state[sid, period]
-            values = (row.value, row.attributes, self.stamp, row.deleted, sid, period)
-            (updates if row.stored else inserts).append(values)
-            self.touched.add(sid)
-        if inserts and self.conn.dialect.name == "postgresql":
-            self._copy(inserts)
-        elif inserts:
-            self.conn.exec_driver_sql(_driver_sql(self.conn, _INSERT), inserts)
-        if updates:
-            self.conn.exec_driver_sql(_driver_sql(self.conn, _UPDATE), updates)
+    def _insert(self, rows: list[_Insert]) -> None:
+        if rows and self.conn.dialect.name == "postgresql":
+            self._copy(rows)
+        elif rows:
+            self.conn.exec_driver_sql(_driver_sql(self.conn, _INSERT), rows)
 
-    def _copy(self, rows: list[tuple[str | None, str | None, int, bool, int, str]]) -> None:
+    def _copy(self, rows: list[_Insert]) -> None:
         """New rows through PostgreSQL's ``COPY``: about three times ``executemany``'s speed."""
         driver: Any = self.conn.connection.driver_connection
         columns = "value, attributes, updated_at, deleted, series_id, period"
@@ -356,6 +438,7 @@ class Writer:
             .where(_o.series_id == series.c.id, _o.deleted == sa.false())
             .scalar_subquery()
         )
+        self.touched.update(self.fresh)
         for chunk in chunks(sorted(self.touched)):
             self.conn.execute(series.update().where(series.c.id.in_(chunk)).values(live=live))
         if self.touched:
