@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from functools import reduce
 from itertools import compress, repeat
-from operator import is_, is_not, itemgetter, not_, or_, truediv
+from operator import contains, is_, is_not, itemgetter, methodcaller, not_, or_, truediv
 from typing import TYPE_CHECKING, cast
 
 from exchange.model.records import Observation
@@ -33,15 +33,17 @@ if TYPE_CHECKING:
     from exchange.validation.exact import PeriodEntry
     from exchange.validation.pipeline import Handles, Pipeline, Series
 
-__all__ = ["MEMO_SIZE", "Batch"]
+__all__ = ["MEMO_SIZE", "Batch", "as_floats"]
 
 #: Attribute mappings remembered by identity (readers that build a mapping per observation
 #: would otherwise keep every one alive).
 MEMO_SIZE = 4096
 _AFTER_DOT = itemgetter(2)
+_STATUS = methodcaller("get", "OBS_STATUS")
 _FAIL = -2  # no common decimals limit: not a limit value (those are None or >= 0)
-#: a run's periods known clean: (the period texts, their years, their duplicate bits or 0/-1)
-_Known = tuple[list[str | None], list[int], int]
+#: a run's periods known clean: (the period texts, their years, their duplicate bits or 0/-1,
+#: the periods as first remembered)
+_Known = tuple[list[str | None], list[int], int, tuple[str | None, ...]]
 #: a clean run's observations with a number: periods, years, values, half units, the values
 #: joined by "|", locations
 _Clean = tuple[
@@ -54,9 +56,11 @@ _Clean = tuple[
 ]
 
 
-def _allows(codes: frozenset[str] | None, value: str) -> bool:
-    """A dimension value the key checks accept (``DimensionCheck``: present and allowed)."""
-    return bool(value) and (codes is None or value in codes)
+class _Any:
+    """Stands for the codes of a dimension without a codelist: every value is allowed."""
+
+    def __contains__(self, value: object) -> bool:
+        return True
 
 
 def _joined_locations(
@@ -70,6 +74,22 @@ def _joined_locations(
     except TypeError:  # a cell without a location
         return locations
     return joined if joined.count(SEPARATOR) == len(locations) - 1 else locations
+
+
+def as_floats(text: str, decimals: int) -> list[float]:
+    """The values of ``text`` — plain numbers (digits, a dot) with exactly ``decimals``
+    decimals, joined by "|" — as floats, each the same double as ``float`` of its text.
+
+    Why not ``float``: it is the costliest step of the batch path (~0.18 µs a value), and
+    ``int`` reads the digits without the dot in less than half that (with the split and the
+    division, ~0.14 µs a value). The quotient of two integers is correctly rounded, as
+    ``float`` of a decimal text is: both are the double nearest to the same number.
+    """
+    digits = text.replace(".", "") if decimals else text
+    try:
+        return list(map(truediv, map(int, digits.split("|")), repeat(10**decimals)))
+    except (ValueError, OverflowError):  # more digits than ``int`` reads, or beyond a double
+        return list(map(float, text.split("|")))
 
 
 def _joined(one: str) -> re.Pattern[str]:
@@ -86,12 +106,16 @@ class Batch:
         self.factor, self.low = (change.factor, change.low) if change else (0.0, 0.0)
         self.least = change.min_value if change is not None else 0.0
         self.probe = Probe()
-        #: per dimension, its allowed codes (None: any value)
-        self.codes = tuple(d.codes for d in pipeline.schema.dimensions)
+        #: per dimension, its allowed codes (``DimensionCheck``): ``in`` over them in one
+        #: ``map`` costs less than a Python call per dimension and series
+        self.codes: tuple[Container[str], ...] = tuple(
+            _Any() if d.codes is None else d.codes for d in pipeline.schema.dimensions
+        )
         #: values joined by "|": exactly d decimals; at most ``limit`` (None: any)
         self._exactly: dict[int, re.Pattern[str]] = {}
         self._at_most: dict[int | None, re.Pattern[str]] = {}
         self._periods: dict[tuple[int, tuple[str | None, ...]], _Known] = {}
+        self._last: tuple[dict[str, PeriodEntry], _Known] | None = None  # the last answer
         #: (series-level consistency slots, mapping) → (the mapping, its decimals limit), for
         #: mappings whose attribute, unit and consistency checks passed with those slots
         self._verdicts: dict[tuple[int, int], tuple[Mapping[str, str], int | None]] = {}
@@ -102,7 +126,8 @@ class Batch:
         """Ask the key checks (codes of the key, the reporter) about a new series; remember
         and return whether they pass (if not, the exact path reports)."""
         p, key = self.p, obs[0]
-        if len(key) != len(self.codes) or not all(map(_allows, self.codes, key)):
+        codes = self.codes
+        if len(key) != len(codes) or not all(key) or not all(map(contains, codes, key)):
             return False  # a code missing or not allowed: the exact path says which
         if p.reporter is not None:
             before = self.probe.count
@@ -142,7 +167,7 @@ class Batch:
         known = self._known_periods(series.periods, periods)
         if known is None:
             return None  # a period not yet known clean for this FREQ
-        same_periods, years, bits = known
+        same_periods, years, bits, periods = known
         limit = self._attributes(series, chunk, mappings, periods)
         if limit == _FAIL:
             return None
@@ -170,10 +195,16 @@ class Batch:
         """If every period is known clean: one list of the same period texts (so that the
         columns of a group share them), the years, and the duplicate bits (0: periods without
         a bit; -1: some with, some without). Series of a table mostly share their periods:
-        remembered per tuple of periods."""
+        remembered per tuple of periods, and the last answer first — comparing the fresh
+        period texts with the last run's costs less than hashing them (the tuple returned,
+        whose hashes are then known, serves the other memos keyed by periods)."""
+        last = self._last
+        if last is not None and last[0] is clean and last[1][3] == periods:
+            return last[1]
         memo_key = (id(clean), periods)
         found = self._periods.get(memo_key)
         if found is not None:
+            self._last = (clean, found)
             return found
         found_entries = list(map(clean.get, periods))  # type: ignore[arg-type]
         if None in found_entries:
@@ -189,7 +220,9 @@ class Batch:
             combined = -1
         if len(self._periods) >= MEMO_SIZE:
             self._periods.clear()
-        found = self._periods[memo_key] = (list(periods), [y for y, _ in entries], combined)
+        found = (list(periods), [y for y, _ in entries], combined, periods)
+        self._periods[memo_key] = found
+        self._last = (clean, found)
         return found
 
     def _attributes(
@@ -298,8 +331,7 @@ class Batch:
         """Every empty value has an OBS_STATUS saying why (when the value check runs)."""
         if self.p.value is None:
             return True
-        without = {id(m): m for m in compress(mappings, map(not_, values))}
-        return all(m.get("OBS_STATUS") for m in without.values())
+        return all(map(_STATUS, compress(mappings, map(not_, values))))
 
     def _numbers(
         self, present: list[str], limit: int | None
@@ -318,15 +350,16 @@ class Batch:
             if decimals >= len(HALF_UNITS):
                 return None
             halves = HALF_UNITS[decimals]
+            numbers = as_floats(text, decimals)
         elif self._upto(limit).fullmatch(text):
             counts = map(len, map(_AFTER_DOT, map(str.partition, present, repeat("."))))
             try:
                 halves = list(map(HALF_UNITS.__getitem__, counts))
             except IndexError:
                 return None
+            numbers = list(map(float, present))
         else:
             return None
-        numbers = list(map(float, present))
         if self.rate and max(numbers) >= 100:
             return None
         return numbers, halves, text

@@ -16,8 +16,9 @@ before, so the issues and their order do not depend on which path ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from operator import add, lt, sub
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
+from operator import add, attrgetter, lt, sub
 from typing import cast
 
 __all__ = ["SEPARATOR", "Cell", "Columns", "OpenRun", "Periods", "Plan", "Run", "Single"]
@@ -84,6 +85,11 @@ class Run:
             yield period, tuple(cell)  # type: ignore[misc]  # (a Cell: zip loses the types)
 
 
+_PERIODS, _HALVES, _NEGATIVE = attrgetter("periods"), attrgetter("halves"), attrgetter("negative")
+#: up to this many parts, a total's differences are taken by subtracting each part in turn
+#: (measured: a third faster for 3 parts; for 14, adding the parts of each period first wins)
+FEW_PARTS = 4
+
 #: joins the locations of a run (no reader writes it in a location)
 SEPARATOR = "\x1f"
 
@@ -142,18 +148,20 @@ class Columns:
 
     def blocks(self) -> tuple[tuple[str, ...], int] | None:
         """``(codes, periods per code)`` when the cells are one run per code, each over the
-        same distinct periods in the same order; else None."""
-        runs = self.runs
-        heads = tuple(code for code, _ in runs)
-        if len(set(heads)) != len(heads) or not all(isinstance(r, Run) for _, r in runs):
+        same distinct periods in the same order; else None. (Not for an empty group.)"""
+        heads, runs = cast(
+            tuple[tuple[str, ...], tuple[Run | Single, ...]], zip(*self.runs, strict=True)
+        )
+        if len(set(heads)) != len(heads) or not all(map(isinstance, runs, repeat(Run))):
             return None
-        periods = runs[0][1].periods  # type: ignore[union-attr]
-        if len(set(periods)) != len(periods):
+        first = cast(Run, runs[0]).periods
+        if len(set(first)) != len(first):
             return None
-        for _, run in runs:
-            if run.periods is not periods and run.periods != periods:  # type: ignore[union-attr]
-                return None
-        return heads, len(periods)
+        # (series of a table share one list of periods: mostly an identity check)
+        periods = list(map(_PERIODS, runs))
+        if periods.count(first) != len(periods):
+            return None
+        return heads, len(first)
 
     def clearly_clean(self, plan_of: Callable[[tuple[str, ...]], Plan]) -> bool:
         """Whether every total and migrant pair of the group holds in every period, by a
@@ -170,8 +178,9 @@ class Columns:
             return True  # one code: nothing to add up (as a period with one cell)
         runs = cast(dict[str, Run], dict(self.runs))  # (blocks: runs only)
         half = runs[heads[0]].halves
-        same = isinstance(half, float) and all(r.halves == half for r in runs.values())
-        same = same and not any(r.negative for r in runs.values())
+        members = runs.values()
+        same = isinstance(half, float) and list(map(_HALVES, members)).count(half) == len(runs)
+        same = same and not any(map(_NEGATIVE, members))
         tolerance = half if isinstance(half, float) else 0.0
         totals, pairs, _ = plan_of(heads)
         for total, names, _ in totals:
@@ -208,7 +217,16 @@ def _totals_hold_uniform(
 ) -> bool:
     """:func:`_totals_hold` when every value has the same number of decimals and none is
     negative (the usual): the tolerance is the same in every period, and the parts of a period
-    add up to at most its total plus the difference, which bounds the float error."""
-    worst = max(map(abs, map(sub, total, map(sum, zip(*parts, strict=True)))))
+    add up to at most its total plus the difference, which bounds the float error (of adding
+    the parts, or of subtracting them one by one: a few roundings of numbers below that)."""
+    if len(parts) > FEW_PARTS:
+        worst = max(map(abs, map(sub, total, map(sum, zip(*parts, strict=True)))))
+    else:  # subtracted one part at a time: no tuple and no ``sum`` call per period
+        left: Iterable[float] = total
+        for part in parts:
+            left = map(sub, left, part)
+        differences = list(left)
+        highest, lowest = max(differences), min(differences)
+        worst = highest if highest > -lowest else -lowest
     size = 2 * max(total) + worst
     return bool(worst + 1e-9 * size + 1e-12 < tolerance)

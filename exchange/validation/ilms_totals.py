@@ -62,6 +62,8 @@ _NAMES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     for v, (req, opt) in PARTITIONS.items()
 }
 
+_STAR = ("*",)  # stands for the dimension a group's cells differ in
+
 #: where an observation of a series goes: (dimension index, group id, its code there)
 Slot = tuple[int, int, str]
 
@@ -86,7 +88,7 @@ class GroupRules:
         pairs = []
         for index, code in enumerate(key):
             if code in VERSION_OF:
-                base = (index, (*key[:index], "*", *key[index + 1 :]))
+                base = (index, key[:index] + _STAR + key[index + 1 :])
                 group = self._ids.get(base)
                 if group is None:
                     group = self._ids[base] = len(self.bases)

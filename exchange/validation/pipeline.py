@@ -188,7 +188,12 @@ class Pipeline:
         series = Series(key, periods, self.groups.slots(key) if self.groups else ())
         if self.consistency_targets:
             # series sharing the key values the attributes relate to share their slots
-            related = tuple(key[i] if i < len(key) else None for i in self.related_at)
+            at = self.related_at
+            related: tuple[str | None, ...]
+            if at and at[-1] < len(key):
+                related = tuple(map(key.__getitem__, at))
+            else:  # a key too short (the key checks report it)
+                related = tuple(key[i] if i < len(key) else None for i in at)
             found = self.consistency_of.get(related)
             if found is None:
                 found = self.consistency_of[related] = self._consistency(key)

@@ -1,0 +1,28 @@
+"""The batch path reads plain numbers as integers over a power of ten: the same doubles as
+``float`` of their text, which the exact path uses (so the two paths judge the same numbers)."""
+
+from __future__ import annotations
+
+import sys
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exchange.validation.batch import as_floats
+
+#: plain numbers: digits, then (with decimals) a dot and exactly that many digits
+_DIGITS = st.text("0123456789", min_size=1, max_size=25)
+
+
+@given(st.integers(0, 12), st.lists(st.tuples(_DIGITS, _DIGITS), min_size=1, max_size=20))
+def test_same_doubles_as_float(decimals: int, parts: list[tuple[str, str]]) -> None:
+    values = [
+        f"{whole}.{(tail * decimals)[:decimals]}" if decimals else whole for whole, tail in parts
+    ]
+    assert as_floats("|".join(values), decimals) == [float(v) for v in values]
+
+
+def test_too_long_for_int_falls_back_to_float() -> None:
+    long = "9" * (sys.get_int_max_str_digits() + 1)
+    assert as_floats(f"{long}|1", 0) == [float(long), 1.0]
+    assert as_floats(f"{long}.5|1.5", 1) == [float(f"{long}.5"), 1.5]
