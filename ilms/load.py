@@ -24,6 +24,7 @@ import click
 from exchange.errors import InvalidRequest
 from exchange.model.store import StructureStore
 from exchange.services.convert import open_data, resolver_for
+from exchange.services.stored_lookup import StoredLookup
 from exchange.services.structures import load_store
 from exchange.services.validate import validate_file
 from exchange.storage import DataStore
@@ -53,7 +54,13 @@ def load_one(path: str, structures: StructureStore, data: DataStore, dataflow: s
     name = "<stdin>" if path == "-" else path
     with ExitStack() as stack:
         readable = _readable(path, stack)
-        report = validate_file(_open(readable, name, stack), name, structures, dataflow=dataflow)
+        report = validate_file(
+            _open(readable, name, stack),
+            name,
+            structures,
+            dataflow=dataflow,
+            stored=StoredLookup(data),  # cross-table rules see the tables already loaded
+        )
         if not report.valid:
             click.echo(f"{name}: {report.verdict()}; nothing loaded (see `ilms validate`)")
             return False
