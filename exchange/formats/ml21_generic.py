@@ -78,6 +78,7 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
     series_attrs: dict[str, str] = {}
     series_key: tuple[str, ...] = ()
     series_base: dict[str, str] | None = None
+    shared = common.SharedAttributes()  # one mapping per distinct attribute set, message-wide
     # observation state
     obs_key: dict[str, str] | None = None
     obs_dim: str | None = None
@@ -123,13 +124,12 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                 elif fast:
                     if series_base is None:
                         series_key = keys.get(series_values, elem)
-                        series_base = groups.over(dataset_attrs, dims, series_key, series_attrs)
+                        series_base = shared.series(
+                            groups.over(dataset_attrs, dims, series_key, series_attrs)
+                        )
                     key = series_key
                     period = obs_dim
-                    if series_base:
-                        attributes = {**series_base, **obs_attrs} if obs_attrs else series_base
-                    else:
-                        attributes = obs_attrs
+                    attributes = shared.observation(obs_attrs) if series_base else obs_attrs
                 else:  # another dimension at observation level
                     values = {**series_values, dim_at_obs: obs_dim or ""}
                     key = keys.get(values, elem)

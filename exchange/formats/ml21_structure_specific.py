@@ -91,7 +91,7 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
     series_key: tuple[str, ...] = ()
     series_base: dict[str, str] = dataset_attrs  # dataset + group + series attributes
     series_raw: dict[str, str] | None = None  # slow path: the Series' own attributes
-    merged: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+    shared = common.SharedAttributes()  # one mapping per distinct attribute set, message-wide
     new, obs_type = common.new_observation, Observation
 
     try:
@@ -104,19 +104,7 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                         key = series_key
                         period = values.pop(time_id, None)
                         value = values.pop(measure, None)
-                        if series_base:
-                            if values:
-                                # observations of a series repeat a few attribute combinations:
-                                # one shared merged mapping each (less copying here, and
-                                # validation recognises a mapping it has already checked)
-                                own = tuple(values.items())
-                                attributes = merged.get(own)
-                                if attributes is None:
-                                    attributes = merged[own] = {**series_base, **values}
-                            else:
-                                attributes = series_base
-                        else:
-                            attributes = values
+                        attributes = shared.observation(values) if series_base else values
                     else:
                         values = dict(series_raw) if series_raw else {}
                         values.update(elem.items())
@@ -140,9 +128,10 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                     if fast:
                         series_key = keys.pop(values, elem)
                         values.pop(time_id, None)
-                        series_base = groups.over(dataset_attrs, dims, series_key, values)
+                        series_base = shared.series(
+                            groups.over(dataset_attrs, dims, series_key, values)
+                        )
                         series_raw = None
-                        merged = {}
                     else:
                         series_raw = values
                 elif kind == "Group":

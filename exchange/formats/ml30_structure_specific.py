@@ -129,6 +129,7 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
     series_values: dict[str, str] | None = None  # its own values, read at its first Obs' end
     series_key: tuple[str, ...] = ()
     series_base: dict[str, str] = {}  # dataset + group + series attributes (by_series)
+    shared = common.SharedAttributes()  # one mapping per distinct attribute set, message-wide
     observation = common.observation
 
     try:
@@ -148,12 +149,14 @@ def _observations(  # noqa: C901, PLR0912, PLR0915 (the hot loop, kept flat for 
                     series_values = _own_values(series, warnings)
                     if by_series:
                         series_key = keys.pop(series_values, series)
-                        series_base = groups.over(dataset_attrs, dims, series_key, series_values)
+                        series_base = shared.series(
+                            groups.over(dataset_attrs, dims, series_key, series_values)
+                        )
                 if by_series and series is not None:
                     key = series_key
                     period = values.pop(time_id, None)
                     value = values.pop(measure, None)
-                    attributes = {**series_base, **values} if values else series_base
+                    attributes = shared.observation(values) if series_base else values
                 else:
                     if series_values:
                         values = {**series_values, **values}
