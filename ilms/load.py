@@ -24,7 +24,7 @@ import click
 from exchange.errors import InvalidRequest
 from exchange.model.store import StructureStore
 from exchange.services.convert import open_data, resolver_for
-from exchange.services.stored_lookup import StoredLookup
+from exchange.services.stored_lookup import stored_lookup
 from exchange.services.structures import load_store
 from exchange.services.validate import validate_file
 from exchange.storage import DataStore
@@ -59,7 +59,7 @@ def load_one(path: str, structures: StructureStore, data: DataStore, dataflow: s
             name,
             structures,
             dataflow=dataflow,
-            stored=StoredLookup(data),  # cross-table rules see the tables already loaded
+            stored=stored_lookup(data, readable.stat().st_size),  # the tables already loaded
         )
         if not report.valid:
             click.echo(f"{name}: {report.verdict()}; nothing loaded (see `ilms validate`)")

@@ -14,7 +14,13 @@ from exchange.model.records import Observation
 from exchange.storage import DataStore
 from exchange.validation.stored import KeyFilter
 
-__all__ = ["StoredLookup"]
+__all__ = ["CROSS_STORED_MAX_BYTES", "StoredLookup", "stored_lookup"]
+
+#: Largest file whose cross-table rules are checked against the stored tables. Those rules index
+#: every labour-force cell of the file (~1 KB each): one country's table (tens of thousands of
+#: cells) costs a few MB, a 1M-observation bulk load of every country 1-2 GB — so bulk loads
+#: are checked table by table, and memory stays flat for them.
+CROSS_STORED_MAX_BYTES = 32 * 1024 * 1024
 
 
 class StoredLookup:
@@ -35,3 +41,10 @@ class StoredLookup:
         return self.datastore.query(
             dataflow, key_filter, start_period=start_period, end_period=end_period
         )
+
+
+def stored_lookup(datastore: DataStore, file_size: int) -> StoredLookup | None:
+    """The stored tables for a file's cross-table rules, or None for a bulk load (see above)."""
+    if file_size > CROSS_STORED_MAX_BYTES:
+        return None
+    return StoredLookup(datastore)

@@ -54,7 +54,7 @@ from exchange.model.store import StructureStore, ref_of
 from exchange.report import Location, Report, Severity
 from exchange.services.convert import open_data, resolver_for
 from exchange.services.progress import CountingReader, ProgressBoard
-from exchange.services.stored_lookup import StoredLookup
+from exchange.services.stored_lookup import stored_lookup
 from exchange.services.validate import RULES, validate_file, with_issues
 from exchange.storage import Counts, DataStore, Status, Submission
 from exchange.storage.engine import now_us
@@ -304,7 +304,7 @@ class Submitter:
                 dataflow=sub.dataflow,
                 reporter=reporter,
                 rules=rules,
-                stored=StoredLookup(self.data),  # cross-table rules see what is stored
+                stored=stored_lookup(self.data, upload.size),
             )
         if report.valid and report.dataflow != sub.dataflow:
             issue = make_issue(

@@ -14,7 +14,7 @@ from exchange.formats import csv10
 from exchange.model.records import Action, MessageInfo, Observation
 from exchange.model.store import StructureStore
 from exchange.report import Report
-from exchange.services.stored_lookup import StoredLookup
+from exchange.services.stored_lookup import CROSS_STORED_MAX_BYTES, StoredLookup, stored_lookup
 from exchange.services.validate import validate_file
 from exchange.storage import DataStore
 
@@ -98,3 +98,14 @@ def test_other_years_and_countries_are_not_compared(
     rows = [obs("MST_TEAP_NB", "1.0", "PHL", "2019"), obs("MST_TEAP_NB", "1.0", "THA")]
     report = submit(store, "TEAP_SEX_AGE_CBR_NB", *rows, stored=StoredLookup(datastore))
     assert report.issues == []
+
+
+def test_bulk_loads_are_checked_table_by_table(store: StructureStore, datastore: DataStore) -> None:
+    """Past the size limit the stored tables are not consulted (memory stays flat)."""
+    labour_force = [obs("MST_TEAP_NB", "120.0")]
+    small = stored_lookup(datastore, 1024)
+    assert small is not None
+    assert submit(store, "TEAP_SEX_AGE_CBR_NB", *labour_force, stored=small).issues != []
+    bulk = stored_lookup(datastore, CROSS_STORED_MAX_BYTES + 1)
+    assert bulk is None
+    assert submit(store, "TEAP_SEX_AGE_CBR_NB", *labour_force, stored=bulk).issues == []
