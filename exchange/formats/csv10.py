@@ -55,15 +55,8 @@ def write(
     (","), ``line_terminator`` ("\\r\\n", as ILOSTAT). SDMX-CSV 1.0 has no action column:
     every observation is written, whatever its action.
     """
-    labels: str = options.get("labels", "id")
-    maker = LineMaker(
-        info,
-        labels=labels,
-        time_format=options.get("time_format", "original"),
-        names=options.get("names"),
-        delimiter=options.get("delimiter", ","),
-        line_terminator=options.get("line_terminator", "\r\n"),
-    )
+
+    maker = LineMaker.from_options(info, options, "\r\n")
     out.write(maker.header_line([FIRST_COLUMN]).encode())
-    head = maker.fixed_cells([structure_label(info.schema, labels)])
+    head = maker.fixed_cells([structure_label(info.schema, maker.labels)])
     return maker.write(observations, out, lambda _obs: head)

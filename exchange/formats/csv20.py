@@ -106,18 +106,11 @@ def write(
     is not Append or one of the first 1,000 observations has an action other than it; a later
     one with an action of its own then needs ``action_column=True``, else ``Unprocessable``).
     """
-    labels: str = options.get("labels", "id")
-    maker = LineMaker(
-        info,
-        labels=labels,
-        time_format=options.get("time_format", "original"),
-        names=options.get("names"),
-        delimiter=options.get("delimiter", ","),
-        line_terminator=options.get("line_terminator", "\n"),
-    )
+
+    maker = LineMaker.from_options(info, options, "\n")
     schema = info.schema
     kind = "dataflow" if schema.dataflow is not None else "datastructure"
-    fixed = [kind, structure_label(schema, labels)]
+    fixed = [kind, structure_label(schema, maker.labels)]
     head, rest = _peek(observations)
     with_action: bool | None = options.get("action_column")
     if with_action is None:

@@ -25,7 +25,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from exchange.errors import Unprocessable
 from exchange.formats.csv_common import LABEL_SEPARATOR, SHARED_ATTRIBUTE_SETS
@@ -159,6 +159,20 @@ class LineMaker:
         time = schema.time_dimension
         self._time_names = names.get(time.id) if time is not None else None
         self._value_names = names.get(schema.measure.id)
+
+    @classmethod
+    def from_options(
+        cls, info: MessageInfo, options: Mapping[str, Any], line_terminator: str
+    ) -> LineMaker:
+        """A line maker from a writer's options; ``line_terminator`` is the version's default."""
+        return cls(
+            info,
+            labels=options.get("labels", "id"),
+            time_format=options.get("time_format", "original"),
+            names=options.get("names"),
+            delimiter=options.get("delimiter", ","),
+            line_terminator=options.get("line_terminator", line_terminator),
+        )
 
     def header(self) -> list[str]:
         return [component_label(c, self.labels) for c in self.schema.components]
