@@ -55,7 +55,6 @@ def write(
     (","), ``line_terminator`` ("\\r\\n", as ILOSTAT). SDMX-CSV 1.0 has no action column:
     every observation is written, whatever its action.
     """
-
     maker = LineMaker.from_options(info, options, "\r\n")
     out.write(maker.header_line([FIRST_COLUMN]).encode())
     head = maker.fixed_cells([structure_label(info.schema, maker.labels)])

@@ -106,7 +106,6 @@ def write(
     is not Append or one of the first 1,000 observations has an action other than it; a later
     one with an action of its own then needs ``action_column=True``, else ``Unprocessable``).
     """
-
     maker = LineMaker.from_options(info, options, "\n")
     schema = info.schema
     kind = "dataflow" if schema.dataflow is not None else "datastructure"
