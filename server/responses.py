@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from threading import Lock
 
@@ -54,25 +55,31 @@ class BodyCache:
                 self._size -= len(body)
 
 
+def etag_of(*parts: str) -> str:
+    """A strong ETag from what the answer depends on (version or watermark, URL, rendering)."""
+    return '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32] + '"'
+
+
 def entity_tag(catalogue: Catalogue, request: Request, rendering: Rendering) -> str:
-    parts = (
+    return etag_of(
         catalogue.version,
         str(request.url),
         rendering.value,
         request.headers.get("accept-language", ""),
     )
-    return '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32] + '"'
 
 
-def _not_modified(request: Request, etag: str, catalogue: Catalogue) -> bool:
+def not_modified(request: Request, etag: str, modified: datetime | None) -> bool:
+    """Whether the client's copy is current (RFC 9110 §13.1: If-None-Match wins over
+    If-Modified-Since, which has whole seconds — hence the truncation)."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
         return "*" in tags or etag in tags
     since = request.headers.get("if-modified-since")
-    if since:
+    if since and modified is not None:
         try:
-            return catalogue.modified <= parsedate_to_datetime(since)
+            return modified.replace(microsecond=0) <= parsedate_to_datetime(since)
         except (TypeError, ValueError):
             return False
     return False
@@ -93,7 +100,7 @@ def structure_answer(
         "Vary": VARY,
         "Cache-Control": "public, max-age=300",
     }
-    if _not_modified(request, etag, catalogue):
+    if not_modified(request, etag, catalogue.modified):
         return Response(status_code=304, headers=headers)
     found = cache.get(etag)
     if found is None:

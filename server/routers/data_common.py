@@ -15,10 +15,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from itertools import chain, islice
 from typing import Any, BinaryIO
 
@@ -32,6 +31,7 @@ from exchange.services.data_query import DataQuery, key_text, observations
 from exchange.services.data_source import DataSource, source_for
 from exchange.storage import DataStore
 from server.data_negotiation import DataRendering
+from server.responses import etag_of, not_modified
 from server.routers import data_stream
 
 VARY = "Accept, Accept-Encoding"
@@ -41,21 +41,7 @@ _Query = Callable[[bool | None], Generator[Observation, None, None]]
 def entity_tag(store: DataSource, request: Request, rendering: DataRendering) -> tuple[str, Any]:
     watermark = store.watermark()
     parts = (str(watermark), str(request.url), rendering.media_type, str(rendering.options))
-    return '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32] + '"', watermark
-
-
-def not_modified(request: Request, etag: str, modified: Any) -> bool:
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-        return "*" in tags or etag in tags
-    since = request.headers.get("if-modified-since")
-    if since and modified is not None:
-        try:
-            return bool(modified.replace(microsecond=0) <= parsedate_to_datetime(since))
-        except (TypeError, ValueError):
-            return False
-    return False
+    return etag_of(*parts), watermark
 
 
 #: Live-observation counts by (database, dataflow, watermark): see :func:`check_size`.
