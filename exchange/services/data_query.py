@@ -24,20 +24,24 @@ import contextlib
 import datetime as dt
 import re
 import weakref
-from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from exchange.errors import FeatureNotImplemented, InvalidRequest, NotFound
 from exchange.model.records import Observation
 from exchange.model.refs import ArtefactRef, Kind
 from exchange.model.schema import Attachment, Schema
+from exchange.storage.reader import first_last
 
 if TYPE_CHECKING:
     from exchange.model.store import StructureStore
     from exchange.services.data_source import DataSource
+
+#: The series of an observation, for per-series work on a stream in series order.
+SERIES_KEY = attrgetter("key")
 
 __all__ = [
     "DataQuery",
@@ -352,10 +356,11 @@ def observations(
     if in_python:
         rows = _filtered(rows, query, exact)
         if first_n is not None or last_n is not None or query.series_only:
-            rows = _first_last(
+            rows = first_last(
                 rows,
                 1 if query.series_only else first_n or 0,
                 0 if query.series_only else last_n or 0,
+                SERIES_KEY,
             )
     if query.dimension_at_observation in query.schema.dimension_ids:
         rows = _regrouped(rows, query.schema.dimension_ids.index(query.dimension_at_observation))
@@ -446,17 +451,6 @@ def _time_compare(operator: str, value: str | None, operand: str) -> bool:
         "eq": span == bound,
         "ne": span != bound,
     }.get(operator, _compare(operator, value, operand))
-
-
-def _first_last(rows: Iterable[Observation], first_n: int, last_n: int) -> Iterator[Observation]:
-    for _, group in groupby(rows, key=lambda o: o.key):
-        tail: deque[Observation] = deque(maxlen=last_n)
-        for index, obs in enumerate(group):
-            if index < first_n:
-                yield obs
-            elif last_n:
-                tail.append(obs)
-        yield from tail
 
 
 def _series_level(schema: Schema) -> frozenset[str]:

@@ -33,7 +33,6 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import groupby
 from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -42,6 +41,7 @@ from exchange.errors import InvalidRequest
 from exchange.model.records import Observation
 from exchange.services.mirror_plan import MirrorPair, MirrorPlan, Side, mirror_plan
 from exchange.storage.keys import KeyFilter
+from exchange.storage.reader import first_last
 
 if TYPE_CHECKING:
     from exchange.model.store import StructureStore
@@ -143,21 +143,13 @@ class MirrorView:
         )
         if first_n is None and last_n is None:
             return rows
-        return _first_last(rows, first_n or 0, last_n or 0)
+        return first_last(rows, first_n or 0, last_n or 0, attrgetter("key"))
 
     def count(self, dataflow: object) -> int:
         return 0
 
     def watermark(self) -> dt.datetime | None:
         return self.data.watermark()
-
-
-def _first_last(rows: Iterator[Observation], first: int, last: int) -> Iterator[Observation]:
-    """The first ``first`` and last ``last`` observations of each series (a few dozen each)."""
-    for _, group in groupby(rows, key=attrgetter("key")):
-        series = list(group)
-        n = len(series)
-        yield from (o for i, o in enumerate(series) if i < first or i >= n - last)
 
 
 def _stream(

@@ -22,8 +22,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, groupby
+from operator import itemgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -38,6 +39,8 @@ from exchange.storage.keys import (
     split_key,
 )
 from exchange.storage.tables import availability, observations, series
+
+T = TypeVar("T")
 
 __all__ = ["Query", "read_availability", "read_observations"]
 
@@ -166,7 +169,7 @@ def read_observations(conn: sa.Connection, query: Query) -> Iterator[Observation
     batches: Iterable[Iterable[_Row]] = (b for stmt in statements for b in _batches(conn, stmt))
     if query.first_n is not None or query.last_n is not None:
         rows = chain.from_iterable(batches)
-        batches = [_first_last(rows, query.first_n or 0, query.last_n or 0)]
+        batches = [first_last(rows, query.first_n or 0, query.last_n or 0, itemgetter(0))]
     return _observations(batches)
 
 
@@ -250,10 +253,13 @@ def _batches(conn: sa.Connection, stmt: _Select) -> Iterator[list[_Row]]:
         cursor.close()
 
 
-def _first_last(rows: Iterable[_Row], first_n: int, last_n: int) -> Iterator[_Row]:
-    """``firstNObservations``/``lastNObservations`` per series; both given: their union."""
-    for _, group in groupby(rows, key=lambda row: row[0]):
-        tail: deque[_Row] = deque(maxlen=last_n)
+def first_last(
+    rows: Iterable[T], first_n: int, last_n: int, series_of: Callable[[T], Any]
+) -> Iterator[T]:
+    """``firstNObservations``/``lastNObservations`` per series (rows in series order, ``series_of``
+    naming each row's series); both given: their union. One series is held at most ``last_n``."""
+    for _, group in groupby(rows, key=series_of):
+        tail: deque[T] = deque(maxlen=last_n)
         for index, row in enumerate(group):
             if index < first_n:
                 yield row
