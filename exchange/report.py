@@ -287,6 +287,11 @@ class ReportBuilder:
         self._by_code: dict[str, int] = {}
         self._by_severity: dict[Severity, int] = {}
 
+    @property
+    def errors(self) -> int:
+        """How many issues of severity error were added so far (listed or only counted)."""
+        return self._by_severity.get(Severity.ERROR, 0)
+
     def wants(self, code: str) -> bool:
         """Whether another issue of ``code`` would still be listed (not only counted)."""
         return self._by_code.get(code, 0) < self.max_issues

@@ -5,8 +5,8 @@ format; "validate a file" is composed in ``exchange.services``.
 """
 
 from exchange.validation.catalogue import CATALOGUE
-from exchange.validation.engine import validate
+from exchange.validation.engine import Validation, validate
 from exchange.validation.ilms_cross import CrossTableIndex
 from exchange.validation.stored import StoredData
 
-__all__ = ["CATALOGUE", "CrossTableIndex", "StoredData", "validate"]
+__all__ = ["CATALOGUE", "CrossTableIndex", "StoredData", "Validation", "validate"]

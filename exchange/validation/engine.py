@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from exchange.model.records import DataStream, MessageInfo, Observation
 from exchange.model.schema import Schema
@@ -24,7 +24,7 @@ from exchange.validation.pipeline import Pipeline
 from exchange.validation.stored import StoredData
 from exchange.validation.structural import Check, structural_checks
 
-__all__ = ["validate"]
+__all__ = ["Validation", "validate"]
 
 
 class ReporterRule:
@@ -101,50 +101,106 @@ def validate(
     already stored (``ilms_cross``); without ``cross``, this report then has the cross-table
     issues where the submission takes part.
     """
-    if isinstance(stream_info_schema, DataStream):
-        info: MessageInfo | None = stream_info_schema.info
-        if observations is None:
-            observations = stream_info_schema.observations
-    else:
-        info = stream_info_schema if isinstance(stream_info_schema, MessageInfo) else None
-    schema = info.schema if info is not None else stream_info_schema
-    assert isinstance(schema, Schema)
-    builder = ReportBuilder(
-        source=source,
-        dataflow=str(schema.dataflow or schema.dsd),
-        max_issues=max_issues,
-        titles=titles(),
-    )
-    emit = Emitter(builder)
-    unknown = set(rules) - {"structure", "ilms"}
-    if unknown:
-        raise ValueError(f"unknown rule sets: {sorted(unknown)}")
-    index = cross
-    if index is None and stored is not None and "ilms" in rules:
-        index = CrossTableIndex()
-    pipeline = Pipeline(
-        schema,
-        emit,
+    if isinstance(stream_info_schema, DataStream) and observations is None:
+        observations = stream_info_schema.observations
+    validation = Validation(
+        stream_info_schema,
         full_codes=full_codes,
+        max_issues=max_issues,
         rules=rules,
         today=today,
-        reporter=ReporterRule(schema, reporter) if reporter else None,
-        cross=index,
+        reporter=reporter,
+        source=source,
+        cross=cross,
+        stored=stored,
     )
     # The pass builds many small long-lived containers (series, groups, years) and no cycles:
     # the cyclic collector would rescan them again and again (half the time at 1M observations)
     collecting = gc.isenabled()
     gc.disable()
     try:
-        count = pipeline.run(observations or ())
-        pipeline.finish()
+        for _ in validation.checked(observations or ()):
+            pass
+        return validation.report()
     finally:
         if collecting:
             gc.enable()
-    if stored is not None and index is not None and "ilms" in rules:
-        index.complete(stored, schema)
-        if cross is None:
-            for issue in index.issues():
-                builder.add(issue)
-    builder.observations = count
-    return builder.build()
+
+
+class Validation:
+    """One validation, for callers that use the observations as they are checked.
+
+    :func:`validate` is the usual way in. This is for a caller that does something with each
+    observation once it is checked — a submission stores it in the same pass, inside a
+    transaction it commits only if :meth:`report` is valid — so the file is read once.
+    :meth:`checked` hands on the observations part by part (a series, or short series together:
+    at most a few thousand at once), :attr:`errors` says how many errors were found so far, and
+    :meth:`report` (after the last part) runs the checks that need the whole stream (totals still
+    open, cross-table rules) and builds the Report. The arguments are :func:`validate`'s.
+    """
+
+    def __init__(
+        self,
+        stream_info_schema: DataStream | MessageInfo | Schema,
+        *,
+        full_codes: Mapping[str, frozenset[str]] | None = None,
+        max_issues: int = 100,
+        rules: Sequence[str] = ("structure", "ilms"),
+        today: dt.date | None = None,
+        reporter: str | None = None,
+        source: str | None = None,
+        cross: CrossTableIndex | None = None,
+        stored: StoredData | None = None,
+    ) -> None:
+        if isinstance(stream_info_schema, DataStream):
+            info: MessageInfo | None = stream_info_schema.info
+        else:
+            info = stream_info_schema if isinstance(stream_info_schema, MessageInfo) else None
+        schema = info.schema if info is not None else stream_info_schema
+        assert isinstance(schema, Schema)
+        unknown = set(rules) - {"structure", "ilms"}
+        if unknown:
+            raise ValueError(f"unknown rule sets: {sorted(unknown)}")
+        self.schema, self.rules, self.stored, self.cross = schema, rules, stored, cross
+        self.builder = ReportBuilder(
+            source=source,
+            dataflow=str(schema.dataflow or schema.dsd),
+            max_issues=max_issues,
+            titles=titles(),
+        )
+        self.index = cross
+        if cross is None and stored is not None and "ilms" in rules:
+            self.index = CrossTableIndex()
+        self.pipeline = Pipeline(
+            schema,
+            Emitter(self.builder),
+            full_codes=full_codes,
+            rules=rules,
+            today=today,
+            reporter=ReporterRule(schema, reporter) if reporter else None,
+            cross=self.index,
+        )
+        self.count = 0
+
+    @property
+    def errors(self) -> int:
+        """Errors found so far (totals and cross-table rules report late: see :meth:`report`)."""
+        return self.builder.errors
+
+    def checked(self, observations: Iterable[Observation]) -> Iterator[list[Observation]]:
+        """The observations, a part at a time, each part once it has been checked."""
+        for part in self.pipeline.checked(observations):
+            self.count += len(part)
+            yield part
+
+    def report(self) -> Report:
+        """The Report, once every observation went through :meth:`checked`."""
+        self.pipeline.finish()
+        index = self.index
+        if self.stored is not None and index is not None and "ilms" in self.rules:
+            index.complete(self.stored, self.schema)
+            if self.cross is None:
+                for issue in index.issues():
+                    self.builder.add(issue)
+        self.builder.observations = self.count
+        return self.builder.build()

@@ -31,7 +31,7 @@ year-on-year changes report as the stream moves on (``ilms_totals``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import groupby, islice
 from operator import itemgetter
 
@@ -235,22 +235,31 @@ class Pipeline:
 
     def run(self, observations: Iterable[Observation]) -> int:
         """Check every observation; returns how many there were. Call :meth:`finish` after."""
+        return sum(map(len, self.checked(observations)))
+
+    def checked(self, observations: Iterable[Observation]) -> Iterator[list[Observation]]:
+        """Check every observation, handing each part on once it is checked, in stream order.
+
+        Why parts: a submission stores what it validates in the same pass (see
+        ``exchange.services.submit``), and one hand-over per part costs nothing per observation.
+        Call :meth:`finish` after the last part.
+        """
         batch, ready, key_ok = self.batch.run, self.ready, self.batch.key_checks
-        count = 0
         short: list[Observation] = []  # short runs in a row: the exact path takes them together
         for key, run in groupby(observations, _KEY):
             chunk = list(islice(run, CHUNK))
             entered = False
             while chunk:
-                count += len(chunk)
                 if len(chunk) < MIN_BATCH:
                     short += chunk
                     if len(short) >= CHUNK:
                         exact(self, short)
+                        yield short
                         short = []
                 else:
                     if short:
                         exact(self, short)
+                        yield short
                         short = []
                     if not entered:
                         series, handles = self.enter(key)
@@ -260,11 +269,12 @@ class Pipeline:
                         and batch(series, chunk, handles)
                     ):
                         exact(self, chunk)
+                    yield chunk
                 # the rest of a long series, in parts
                 chunk = list(islice(run, CHUNK)) if len(chunk) == CHUNK else []  # noqa: B031
         if short:
             exact(self, short)
-        return count
+            yield short
 
     def finish(self) -> None:
         for check in self.checks:
