@@ -7,12 +7,37 @@ mode; each non-empty year cell becomes one :class:`Observation` whose location i
 the header block, and a row without a ``REF_AREA`` takes the reporting country of cell B2. Its
 attributes are the row's text attributes plus the table's constant units (``schema.units``).
 
-Values are numbers. A cell holding text that is not a number (``..``, ``n.a.``, ``12 (p)``)
-raises :class:`MalformedData` naming the cell rather than passing the text on for validation to
-reject: a workbook is typed by a person, the fix is always "make that cell a number or empty",
-and a reader that stops at the first such cell keeps the record stream numeric for every writer.
-Floats are written back as text with 15 significant digits (what Excel itself displays), so
-``123.4`` never becomes ``123.40000000000001``, and whole numbers read ``1500``.
+The location is a :class:`~exchange.formats.excel_layout.CellLocation`: the text of the value's
+cell that also knows, through the sheet's column map, the cell of every other component of the
+observation. Validation asks it only for the issues it lists, so an unknown code in the SEX
+column is reported at the row's SEX cell, a period at its year's header cell, a value at its own
+cell; the map is built once per sheet, and nothing else is done per observation.
+
+Numeric cells become text with 15 significant digits (what Excel itself displays), so
+``123.4`` never becomes ``123.40000000000001``, and whole numbers read ``1500``. A value cell
+holding text that is not a number (``n/a``, ``12,5``, ``12 (p)``) is passed on as that text, as
+the CSV readers do: validation reports it as ``non-numeric-value`` at its cell, and the rest of
+the workbook is still read and checked, so a focal point sees every such cell at once.
+
+Nothing typed in the Data sheet is dropped without a word; what the layout has no place for
+becomes an issue at the cell where it can be put right:
+
+* a row with values but an empty code cell (no SEX in B9) keeps the empty code in its key, so
+  validation reports ``missing-dimension`` at that cell (at B2 for a REF_AREA that neither the
+  row nor the reporting country gives), and the rest of the workbook is read on;
+* a number under a header that is not a year (``2019-Q1``, a date such as ``19/01/2019``,
+  ``2019 (prov.)``, ``Total``, an empty header cell, a column past the end of the header row)
+  is read as an observation whose period is that header's text. Validation then reports
+  ``bad-period`` (or ``period-frequency-mismatch``; ``missing-dimension`` for an empty header)
+  at the header cell, once per value, with the series of each: an *error*, since taking such
+  values as a year, or leaving them out, would change the data without the focal point
+  knowing. A header that only looks like a year is never guessed into one (``2019 (prov.)``
+  may mean the provisional figure that OBS_STATUS, which the workbook does not carry, should
+  say);
+* text under such a header (a column of comments) is not data: the column is ignored with one
+  warning at its header cell (``unknown-component``, the reader warnings' code, as for a CSV
+  column not in the table), or at its first filled cell when the header is empty. A column
+  with nothing in it is no concern and gets nothing.
 
 An .xlsx is a zip: before openpyxl opens it, its central directory is checked against a total
 uncompressed size and a compression ratio, so a small upload cannot inflate to gigabytes.
@@ -30,8 +55,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import math
-import re
+import itertools
 import shutil
 import tempfile
 import zipfile
@@ -59,7 +83,6 @@ MAX_RATIO = 100
 RATIO_FLOOR = 1024**2
 #: Rows scanned for the header block and the header row.
 MAX_HEADER_ROWS = 30
-_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _OTHER_OFFICE = (b"word/", b"ppt/", b"mimetypeapplication/vnd.oasis")
 
 
@@ -126,11 +149,12 @@ class _Plan:
     attributes: dict[str, int] = field(default_factory=dict)
     years: list[tuple[int, int]] = field(default_factory=list)  # (column index, year)
     units: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def width(self) -> int:
-        used = [*self.dimensions.values(), *self.attributes.values(), *(c for c, _ in self.years)]
-        return max(used) + 1
+    block: dict[str, str] = field(default_factory=dict)  # dimension id → its header block cell
+    cells: lay.SheetCells | None = None  # where each component is, once the columns are known
+    #: (column index, header text) of the header row's other columns, empty header cells too
+    others: list[tuple[int, str]] = field(default_factory=list)
+    header_width: int = 0  # cells in the header row; any further cell has no header
+    warned: set[int] = field(default_factory=set)  # columns whose text was said to be ignored
 
 
 def read(source: BinaryIO, resolve: Resolver, *, name: str = "<input>") -> DataStream:
@@ -156,7 +180,7 @@ def read(source: BinaryIO, resolve: Resolver, *, name: str = "<input>") -> DataS
     info = MessageInfo(
         schema=plan.schema, dimension_at_observation=time.id if time else "AllDimensions"
     )
-    return DataStream(info, _observations(workbook, sheet, plan, name))
+    return DataStream(info, _observations(workbook, sheet, plan, name, info.warnings))
 
 
 def _guarded(build: Any, name: str) -> Any:
@@ -168,20 +192,10 @@ def _guarded(build: Any, name: str) -> Any:
         raise MalformedData(f"the sheet cannot be read: {exc}", where=name) from exc
 
 
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return number_text(value) or ""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def _read_header(sheet: Any, resolve: Resolver, name: str) -> _Plan:
     rows = sheet.iter_rows(min_row=1, max_row=MAX_HEADER_ROWS, values_only=True)
     first: Sequence[object] = next(rows, ())
-    reference = _cell_text(first[1]) if len(first) > 1 else ""
+    reference = lay.cell_text(first[1]) if len(first) > 1 else ""
     if not reference:
         raise MalformedData(
             "no dataflow reference (e.g. ILO:DF_X(1.0)) in cell B1", where=_where(name, "B1")
@@ -192,14 +206,17 @@ def _read_header(sheet: Any, resolve: Resolver, name: str) -> _Plan:
     plan.units = layout.unit_attributes()
     wanted = {d.id for d in schema.dimensions}
     for number, row in enumerate(rows, start=2):
-        label = _cell_text(row[0]) if row else ""
-        if label == lay.LABEL_COUNTRY and len(row) > 1 and _cell_text(row[1]):
-            plan.defaults[lay.COUNTRY_DIMENSION] = lay.parse_code(_cell_text(row[1]))
+        label = lay.cell_text(row[0]) if row else ""
+        if label == lay.LABEL_COUNTRY:  # B2 names the country, or is where it belongs
+            plan.block[lay.COUNTRY_DIMENSION] = f"B{number}"
+            if len(row) > 1 and lay.cell_text(row[1]):
+                plan.defaults[lay.COUNTRY_DIMENSION] = lay.parse_code(lay.cell_text(row[1]))
         elif label == lay.LABEL_FIXED:
-            for cell in row[1:]:
-                ident, _, code = _cell_text(cell).partition(":")
+            for index, cell in enumerate(row[1:], start=2):
+                ident, _, code = lay.cell_text(cell).partition(":")
                 if ident.strip() in wanted and code.strip():
                     plan.defaults[ident.strip()] = lay.parse_code(code)
+                    plan.block[ident.strip()] = f"{get_column_letter(index)}{number}"
         elif wanted.intersection(lay.parse_header(c) for c in row):
             plan.header_row = number
             _map_columns(plan, row, name)
@@ -214,6 +231,7 @@ def _read_header(sheet: Any, resolve: Resolver, name: str) -> _Plan:
 def _map_columns(plan: _Plan, row: Sequence[object], name: str) -> None:
     dimensions = {d.id for d in plan.schema.dimensions}
     attributes = {a.id for a in plan.schema.attributes}
+    plan.header_width = len(row)
     for index, cell in enumerate(row):
         header = lay.parse_header(cell)
         if isinstance(header, int):
@@ -222,6 +240,8 @@ def _map_columns(plan: _Plan, row: Sequence[object], name: str) -> None:
             plan.dimensions[header] = index
         elif header in attributes:
             plan.attributes[header] = index
+        else:
+            plan.others.append((index, lay.header_text(cell)))
     missing = [d for d in dimensions if d not in plan.dimensions and d not in plan.defaults]
     if missing and missing != [lay.COUNTRY_DIMENSION]:
         raise MalformedData(
@@ -233,34 +253,26 @@ def _map_columns(plan: _Plan, row: Sequence[object], name: str) -> None:
             "no year columns (e.g. 2015) in the header row",
             where=_where(name, f"A{plan.header_row}"),
         )
+    time = plan.schema.time_dimension
+    plan.cells = lay.SheetCells(
+        header_row=plan.header_row,
+        columns={
+            ident: get_column_letter(index + 1)
+            for ident, index in (*plan.dimensions.items(), *plan.attributes.items())
+        },
+        block=plan.block,
+        measure=plan.schema.measure.id,
+        time=time.id if time else None,
+    )
 
 
-def number_text(value: object) -> str | None:
-    """The text of a numeric cell (``123.4``, ``1500``), or None when it is not a number."""
-    if isinstance(value, float):
-        return _float_text(value)
-    if isinstance(value, Decimal) and value.is_finite():
-        return format(value, "f")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and _NUMBER.match(value.strip()):
-        return value.strip()
-    return None
-
-
-def _float_text(value: float) -> str | None:
-    """15 significant digits, as Excel displays: ``0.1 + 0.2`` → ``0.3``, ``1500.0`` → ``1500``."""
-    if not math.isfinite(value):
-        return None
-    text = format(Decimal(f"{value:.15g}"), "f")
-    return "0" if text == "-0" else text
-
-
-def _observations(workbook: Any, sheet: Any, plan: _Plan, name: str) -> Iterator[Observation]:
-    try:
-        rows = sheet.iter_rows(min_row=plan.header_row + 1, max_col=plan.width, values_only=True)
+def _observations(
+    workbook: Any, sheet: Any, plan: _Plan, name: str, warnings: list[str]
+) -> Iterator[Observation]:
+    try:  # every column: a value past the header row's last cell is not to be missed
+        rows = sheet.iter_rows(min_row=plan.header_row + 1, values_only=True)
         for number, row in enumerate(rows, start=plan.header_row + 1):
-            yield from _row_observations(plan, row, number, name)
+            yield from _row_observations(plan, row, number, name, warnings)
     except IlmsError:
         raise
     except Exception as exc:
@@ -270,45 +282,84 @@ def _observations(workbook: Any, sheet: Any, plan: _Plan, name: str) -> Iterator
 
 
 def _row_observations(
-    plan: _Plan, row: Sequence[object], number: int, name: str
+    plan: _Plan, row: Sequence[object], number: int, name: str, warnings: list[str]
 ) -> Iterator[Observation]:
     def cell(index: int) -> object:
         return row[index] if index < len(row) else None
 
-    values: list[tuple[str, str, str]] = []  # (cell, year, value)
-    for index, year in plan.years:
-        raw = cell(index)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            continue
-        ref = f"{get_column_letter(index + 1)}{number}"
-        text = number_text(raw)
-        if text is None:
-            raise MalformedData(
-                f"{year}: {raw!r} is not a number (type a number, or leave the cell empty)",
-                where=_where(name, ref),
-            )
-        values.append((ref, str(year), text))
+    values = _row_values(plan, row, number, name, warnings)
     if not values:
         return
-    key = tuple(_key_value(plan, d.id, cell, number, name) for d in plan.schema.dimensions)
+    key: list[str] = []
+    from_block: list[str] = []
+    for dimension in plan.schema.dimensions:
+        code, defaulted = _key_value(plan, dimension.id, cell)
+        key.append(code)
+        if defaulted:
+            from_block.append(dimension.id)
     attributes = dict(plan.units)
     for ident, index in plan.attributes.items():
-        text = _cell_text(cell(index))
+        text = lay.cell_text(cell(index))
         if text:
             attributes[ident] = text
-    for ref, period, value in values:
-        yield Observation(key, period, value, attributes, location=f"sheet {lay.DATA_SHEET}!{ref}")
+    cells, series, block = plan.cells, tuple(key), frozenset(from_block)
+    assert cells is not None  # set with the columns, before any row is read
+    for index, period, value in values:
+        where = cells.at(get_column_letter(index + 1), number, block)
+        yield Observation(series, period, value, attributes, location=where)
 
 
-def _key_value(plan: _Plan, dimension: str, cell: Any, number: int, name: str) -> str:
+def _row_values(
+    plan: _Plan, row: Sequence[object], number: int, name: str, warnings: list[str]
+) -> list[tuple[int, str, str]]:
+    """(column index, period, value) of each filled value cell of a row, left to right."""
+    values = [
+        (index, str(year), lay.value_text(row[index]))
+        for index, year in plan.years
+        if index < len(row) and not lay.blank(row[index])
+    ]
+    beyond = len(row) - plan.header_width
+    if plan.others or (beyond > 0 and row[plan.header_width :].count(None) < beyond):
+        others = _other_values(plan, row, number, name, warnings)
+        if others:
+            values = sorted([*values, *others])
+    return values
+
+
+def _other_values(
+    plan: _Plan, row: Sequence[object], number: int, name: str, warnings: list[str]
+) -> list[tuple[int, str, str]]:
+    """The numbers of a row under headers that are not a year, as (column index, the header's
+    text as their period, value); text there is ignored, with one warning per column."""
+    found: list[tuple[int, str, str]] = []
+    past = ((index, "") for index in range(plan.header_width, len(row)))
+    for index, header in itertools.chain(plan.others, past):
+        raw = row[index] if index < len(row) else None
+        if lay.blank(raw):
+            continue
+        text = lay.number_text(raw)
+        if text is not None:
+            found.append((index, header, text))
+        elif index not in plan.warned:
+            plan.warned.add(index)
+            letter = get_column_letter(index + 1)
+            cell = f"{letter}{plan.header_row}" if header else f"{letter}{number}"
+            what = header or f"column {letter} (no header)"
+            flow = plan.schema.dataflow or plan.schema.dsd
+            warnings.append(f"{_where(name, cell)}: ignored column not in {flow}: {what}")
+    return found
+
+
+def _key_value(plan: _Plan, dimension: str, cell: Any) -> tuple[str, bool]:
+    """The row's code of ``dimension``, and whether it came from the header block; ``""``
+    when neither has one (validation reports ``missing-dimension`` at the empty cell)."""
     index = plan.dimensions.get(dimension)
-    text = _cell_text(cell(index)) if index is not None else ""
+    text = lay.cell_text(cell(index)) if index is not None else ""
     if text:
-        return lay.parse_code(text)
+        return lay.parse_code(text), False
     if dimension in plan.defaults:
-        return plan.defaults[dimension]
-    ref = f"{get_column_letter(index + 1)}{number}" if index is not None else f"A{number}"
-    raise MalformedData(f"values but no {dimension} code in this row", where=_where(name, ref))
+        return plan.defaults[dimension], True
+    return "", False
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -367,7 +418,7 @@ def _year(period: str | None, columns: Mapping[int, int], years: Sequence[int]) 
 
 def _value_cell(sheet: Any, value: str | None) -> WriteOnlyCell:
     number: object = value
-    if value is not None and _NUMBER.match(value.strip()):
+    if value is not None and lay.NUMBER.match(value.strip()):
         number = Decimal(value.strip())
     return lay.styled(sheet, number, fill=lay.INPUT_FILL)
 

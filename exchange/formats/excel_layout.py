@@ -22,9 +22,12 @@ may be reordered. Coded cells read ``CODE - Label``; the reader keeps what prece
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
@@ -62,6 +65,8 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 
 _HEADER_ID = re.compile(r"\(([A-Za-z][A-Za-z0-9_]*)\)\s*$")
 _BARE_ID = re.compile(r"^[A-Z][A-Z0-9_]*$")
+#: A number written as text the way SDMX wants it: ``12.5``, ``-3``, ``1e3``, no separators.
+NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _MULTIPLIERS = {
     "0": "",
     "1": "tens of ",
@@ -114,6 +119,136 @@ class Layout:
         units = self.schema.units
         present = {a.id for a in self.schema.attributes}
         return {k: units[k] for k in UNIT_ATTRIBUTES if k in units and k in present}
+
+
+class SheetCells:
+    """Where each component of the observations of one Data sheet is, as the reader found it.
+
+    Shared by every observation of the sheet: per component its column letter (the dimensions
+    and attributes the header row names) or its cell in the header block (``B2`` for the
+    reporting country, ``B4``… for the fixed dimensions), and the header row, where the years
+    are. The value, the measure, is in the observation's own cell.
+    """
+
+    __slots__ = ("block", "columns", "header_row", "measure", "sheet", "time")
+
+    def __init__(
+        self,
+        *,
+        header_row: int,
+        columns: Mapping[str, str],
+        block: Mapping[str, str],
+        measure: str,
+        time: str | None,
+        sheet: str = DATA_SHEET,
+    ) -> None:
+        self.sheet = sheet
+        self.header_row = header_row
+        self.columns = columns
+        self.block = block
+        self.measure = measure
+        self.time = time
+
+    def at(self, column: str, row: int, from_block: frozenset[str]) -> CellLocation:
+        """The location of the value in cell ``{column}{row}``; ``from_block``: the components
+        of its key that the row left empty and the header block gave."""
+        where = CellLocation(f"sheet {self.sheet}!{column}{row}")
+        where.cells, where.column, where.row, where.from_block = self, column, row, from_block
+        return where
+
+
+class CellLocation(str):
+    """The location of an observation read from a workbook: the text of its value's cell
+    (``sheet Data!H7``), which also finds the cell of any component of that observation.
+
+    A ``str`` everywhere (the record stream's ``Observation.location``); validation asks
+    :meth:`cell_of` only when it lists an issue, so an issue about ``SEX`` points at the row's
+    SEX cell, one about the period at the year's header cell, one about the value at the value's.
+    (A ``str`` subclass cannot have ``__slots__``: the few attributes live in its ``__dict__``.)
+    """
+
+    cells: SheetCells
+    column: str
+    row: int
+    from_block: frozenset[str]
+
+    def cell_of(self, component: str) -> str:
+        """The location text of ``component`` of this observation: its cell, or its row when
+        the workbook has no cell for it (the table's units, which no cell holds)."""
+        cells = self.cells
+        if component == cells.measure:
+            return str(self)
+        if component == cells.time:
+            return f"sheet {cells.sheet}!{self.column}{cells.header_row}"
+        column = cells.columns.get(component)
+        if column is not None and component not in self.from_block:
+            return f"sheet {cells.sheet}!{column}{self.row}"
+        cell = cells.block.get(component)
+        if cell is not None:
+            return f"sheet {cells.sheet}!{cell}"
+        return f"sheet {cells.sheet}, row {self.row}"
+
+
+# -- cells as the reader takes them -------------------------------------------------------
+
+
+def cell_text(value: object) -> str:
+    """A cell's text, stripped: a number as Excel shows it, a date in ISO 8601, "" if empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return number_text(value) or ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def header_text(cell: object) -> str:
+    """A header cell's text as the period of the numbers under it: as typed, spaces and line
+    breaks made single spaces; a date (``19/01/2019``, which Excel stores as a date) as
+    ``2019-01-19``."""
+    if isinstance(cell, dt.datetime) and cell.time() == dt.time():
+        cell = cell.date()
+    return " ".join(cell_text(cell).split())
+
+
+def number_text(value: object) -> str | None:
+    """The text of a numeric cell (``123.4``, ``1500``), or None when it is not a number."""
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value, "f")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and NUMBER.match(value.strip()):
+        return value.strip()
+    return None
+
+
+def _float_text(value: float) -> str | None:
+    """15 significant digits, as Excel displays: ``0.1 + 0.2`` → ``0.3``, ``1500.0`` → ``1500``."""
+    if not math.isfinite(value):
+        return None
+    text = format(Decimal(f"{value:.15g}"), "f")
+    return "0" if text == "-0" else text
+
+
+def value_text(raw: object) -> str:
+    """The text of a value cell: a number as Excel shows it, or the cell's text as typed
+    (``n/a``, ``12,5``), which validation reports as not a number."""
+    text = number_text(raw)
+    if text is not None:
+        return text
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"
+    if isinstance(raw, float):  # NaN or infinite: no number Excel shows
+        return str(raw)
+    return cell_text(raw)
+
+
+def blank(raw: object) -> bool:
+    """Nothing in the cell, or only spaces."""
+    return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
 def column_title(component: Component, lang: str = "en") -> str:

@@ -253,6 +253,12 @@ def render_markdown() -> str:
         "contract: they are never renamed. Only **error** makes a submission invalid; a",
         "**warning** asks you to check a value.",
         "",
+        "Each problem also says where it is: the row of an SDMX-CSV file, the line of an SDMX-ML",
+        "file, the series and period, and in an Excel workbook the sheet and cell of what the",
+        "problem is about: a code at its cell (in its column, or in the header block: B2 for the",
+        "reporting country, row 4 for the fixed dimensions), a period at its year's header cell,",
+        "a value, a total or a repeated observation at the value's cell.",
+        "",
         "| code | severity | meaning | example message |",
         "|---|---|---|---|",
     ]
@@ -264,7 +270,13 @@ def render_markdown() -> str:
 
 
 class Place:
-    """An observation being checked, turned into a :class:`Location` only when reported."""
+    """An observation being checked, turned into a :class:`Location` only when reported.
+
+    The location is the reader's text (``line 12``, ``row 7``, ``sheet Data!H7``). A reader
+    whose observations have a place per component (the Excel workbook: a cell per column) gives
+    a ``str`` with a method ``cell_of(component) -> str``; the issue then points at the cell of
+    the component it names. Asked here only, when an issue is listed: nothing per observation.
+    """
 
     __slots__ = ("obs", "schema")
 
@@ -277,8 +289,13 @@ class Place:
         return ".".join(self.obs.key)
 
     def at(self, component: str | None = None, value: str | None = None) -> Location:
+        where = self.obs.location
+        if component is not None and where is not None and type(where) is not str:
+            cell_of: Callable[[str], str] | None = getattr(where, "cell_of", None)
+            if cell_of is not None:
+                where = cell_of(component)
         return Location(
-            **location_from_text(self.obs.location),
+            **location_from_text(where),
             series_key=self.series_key,
             period=self.obs.period,
             component=component,

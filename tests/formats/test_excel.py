@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from exchange.errors import MalformedData, Unprocessable
 from exchange.formats import excel, registry
+from exchange.formats.excel_layout import CellLocation
 from exchange.model.records import MessageInfo, Observation
 from exchange.model.schema import Schema
 from exchange.model.store import StructureStore
@@ -172,25 +174,113 @@ def test_read_reports_header_facts(template: bytes, store: StructureStore) -> No
     assert list(stream) == []
 
 
-def test_text_in_a_value_cell_names_the_cell(template: bytes, store: StructureStore) -> None:
+def test_text_in_a_value_cell_is_read_as_text_and_the_rest_too(
+    template: bytes, store: StructureStore
+) -> None:
     data = filled(
         template,
-        [["ARE", "SEX_F", "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", None, None, None, 12, ".."]],
+        [
+            ["ARE", "SEX_F", "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", None, None, None, 12, ".."],
+            ["ARE", "SEX_M", "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", None, None, None, "12,5 ", 7],
+        ],
     )
-    with pytest.raises(MalformedData) as caught:
-        read_all(data, store, name="nso.xlsx")
-    assert caught.value.where == "nso.xlsx: sheet Data!I7"
-    assert "'..'" in caught.value.message
+    observations = read_all(data, store, name="nso.xlsx")
+    assert [(o.location, o.period, o.value) for o in observations] == [
+        ("sheet Data!H7", "2015", "12"),
+        ("sheet Data!I7", "2016", ".."),  # validation says: not a number, at I7
+        ("sheet Data!H8", "2015", "12,5"),
+        ("sheet Data!I8", "2016", "7"),
+    ]
 
 
-def test_a_missing_code_names_the_cell(template: bytes, store: StructureStore) -> None:
+def test_a_missing_code_is_read_as_empty_at_its_cell_and_the_rest_too(
+    template: bytes, store: StructureStore
+) -> None:
     data = filled(
-        template, [["ARE", None, "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", None, None, None, 12]]
+        template,
+        [
+            ["ARE", None, "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", None, None, None, 12],
+            ["ARE", "SEX_M", "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", None, None, None, 13],
+        ],
     )
-    with pytest.raises(MalformedData) as caught:
-        read_all(data, store, name="nso.xlsx")
-    assert caught.value.where == "nso.xlsx: sheet Data!B7"
-    assert "SEX" in caught.value.message
+    first, second = read_all(data, store, name="nso.xlsx")
+    assert first.key == ("ARE", "A", "MST_TEMP_NB", "", "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL")
+    assert isinstance(first.location, CellLocation)
+    assert first.location.cell_of("SEX") == "sheet Data!B7"  # validation: missing-dimension
+    assert (second.key[3], second.value, second.location) == ("SEX_M", "13", "sheet Data!H8")
+
+
+def with_header(template: bytes, cells: dict[str, object]) -> bytes:
+    """The template with some header (row 6) or other cells typed over."""
+    workbook = load_workbook(io.BytesIO(template))
+    for cell, value in cells.items():
+        workbook["Data"][cell] = value
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_a_country_neither_the_row_nor_b2_gives_belongs_in_b2(
+    template: bytes, store: StructureStore
+) -> None:
+    data = filled(
+        template, [[None, "SEX_F", "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", *[None] * 3, 12]]
+    )
+    data = with_header(data, {"A6": None})  # no REF_AREA column: B2 (empty) would give it
+    (obs,) = read_all(data, store)
+    assert obs.key[0] == ""
+    assert isinstance(obs.location, CellLocation)
+    assert (obs.location, obs.location.cell_of("REF_AREA")) == ("sheet Data!H7", "sheet Data!B2")
+
+
+def test_numbers_under_a_header_that_is_not_a_year_take_its_text_as_period(
+    template: bytes, store: StructureStore
+) -> None:
+    key = ["ARE", "SEX_F", "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", None, None, None]
+    base = filled(template, [[*key, 1, 2, 3, 4, 5, 6, "7", None, 9]])
+    data = with_header(
+        base,
+        {
+            "I6": "2016-Q1",
+            "J6": dt.datetime(2019, 1, 19),  # 19/01/2019 typed in Excel: a date
+            "K6": " 2018\n(prov.) ",
+            "L6": "Total",
+            "M6": None,  # the header cell emptied
+            "N6": "2021 (p)",  # read as the id "p" by the header parser: still not a year
+        },
+    )
+    stream = excel.read(io.BytesIO(data), resolver(store), name="nso.xlsx")
+    observations = list(stream)
+    assert [(o.location, o.period, o.value) for o in observations] == [
+        ("sheet Data!H7", "2015", "1"),
+        ("sheet Data!I7", "2016-Q1", "2"),
+        ("sheet Data!J7", "2019-01-19", "3"),
+        ("sheet Data!K7", "2018 (prov.)", "4"),
+        ("sheet Data!L7", "Total", "5"),
+        ("sheet Data!M7", "", "6"),
+        ("sheet Data!N7", "2021 (p)", "7"),
+        ("sheet Data!P7", "", "9"),  # past the header row's last cell
+    ]
+    places = {o.location: o.location.cell_of("TIME_PERIOD") for o in observations}
+    assert places["sheet Data!K7"] == "sheet Data!K6"  # validation: bad-period, at the header
+    assert places["sheet Data!P7"] == "sheet Data!P6"
+    assert stream.info.warnings == []
+
+
+def test_text_under_a_header_that_is_not_a_year_is_ignored_with_a_warning(
+    template: bytes, store: StructureStore
+) -> None:
+    key = ["ARE", "SEX_F", "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL", None, None, None]
+    base = filled(template, [[*key, 12, *[None] * 5, "see note"], key, [*key, 12]])
+    data = with_header(base, {"N6": "Comments", "O6": "Notes", "P9": "checked", "Q8": "x"})
+    stream = excel.read(io.BytesIO(data), resolver(store), name="nso.xlsx")
+    assert [o.location for o in stream] == ["sheet Data!H7", "sheet Data!H9"]
+    flow = "ILO:DF_MST_TEMP_SEX_AGE_CBR_NB(1.0)"
+    assert stream.info.warnings == [  # once per column; the empty Notes column: nothing
+        f"nso.xlsx: sheet Data!N6: ignored column not in {flow}: Comments",
+        f"nso.xlsx: sheet Data!Q8: ignored column not in {flow}: column Q (no header)",
+        f"nso.xlsx: sheet Data!P9: ignored column not in {flow}: column P (no header)",
+    ]
 
 
 # -- writing ---------------------------------------------------------------------------------
