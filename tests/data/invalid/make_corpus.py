@@ -5,9 +5,11 @@ small ILMS table (DF_MST_TEMP_SEX_AGE_CBR_NB) with one thing wrong, written in e
 by the project's own writers; ``expected.json`` lists per file the exact (code, location fields)
 of every error and warning validation must report. Locations name the CSV row where the format
 has rows, the line of the observation's element in SDMX-ML (found by reading the file's text),
-the sheet and cell of its value in the Excel workbook (found by reading the workbook); for
-SDMX-JSON only the component and value are compared. Files that a writer cannot produce (a
-broken message, a workbook without a column) are made by hand below.
+the sheet and cell of the component the issue names in the Excel workbook (found by reading the
+workbook: the code's cell in its column, the year's header cell for the period, the value's cell
+for the value, a total or a duplicate); for SDMX-JSON only the component and value are
+compared. Files that a writer cannot produce (a broken message, a workbook without a column, a
+mistyped year) are made by hand below.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
@@ -56,7 +59,14 @@ MORE_CASES = {
     ),
     "ml21ss": ("code-not-allowed", "non-numeric-value", "missing-value", "wrong-reporter"),
     "ml30": ("non-numeric-value", "bad-period", "duplicate-observation", "unit-mismatch"),
-    "xlsx": ("unknown-code", "negative-value", "total-mismatch", "wrong-reporter"),
+    "xlsx": (
+        "unknown-code",
+        "code-not-allowed",
+        "negative-value",
+        "total-mismatch",
+        "wrong-reporter",
+        "text-too-long",
+    ),
 }
 _OBS_TAG = re.compile(rb"<(?:generic:)?Obs[ >/]")
 
@@ -221,25 +231,63 @@ def obs_lines(body: bytes) -> list[int]:
 
 def value_cells(body: bytes) -> list[str]:
     """The cell of each observation value of an ILMS workbook (its Data sheet), in order."""
+    return [cell for cell, _ in sheet_places(body)[0]]
+
+
+#: issues about a group of observations: at the value's cell of the one named (a total, a part)
+GROUP_CODES = {"total-mismatch", "migrants-exceed-total"}
+
+
+def sheet_places(body: bytes) -> tuple[list[tuple[str, int]], int, dict[str, str]]:
+    """Of an ILMS workbook's Data sheet: each observation value's (cell, row) in order, the
+    header row, and the column letter of each component the header row names."""
     sheet = openpyxl.load_workbook(io.BytesIO(body))["Data"]
     rows = list(sheet.iter_rows())
     header = next(r for r in rows if str(r[0].value or "").startswith("Reference area"))
     years = [c.column_letter for c in header if isinstance(c.value, int)]
+    columns = {
+        match[1]: c.column_letter
+        for c in header
+        if (match := re.search(r"\((\w+)\)$", str(c.value or "")))
+    }
     cells = []
     for row in rows[header[0].row :]:
-        cells += [f"{c.column_letter}{c.row}" for c in row if c.column_letter in years and c.value]
-    return cells
+        cells += [
+            (f"{c.column_letter}{c.row}", c.row)
+            for c in row
+            if c.column_letter in years and c.value
+        ]
+    return cells, header[0].row, columns
+
+
+def column_of(cell: str) -> str:
+    return cell.rstrip("0123456789")
+
+
+def workbook_cell(code: str, component: str | None, place: tuple[str, int], body: bytes) -> str:
+    """The cell an issue about ``component`` of the observation at ``place`` points at."""
+    cell, row = place
+    _, header, columns = sheet_places(body)
+    if component is None or component == "OBS_VALUE" or code in GROUP_CODES:
+        return cell
+    if component == "TIME_PERIOD":
+        return f"{column_of(cell)}{header}"
+    return f"{columns[component]}{row}"
 
 
 def relocate(issues: list[list[Any]], short: str, body: bytes) -> list[list[Any]]:
     """The CSV expectations (rows 2…) moved to the observation's line or cell in ``body``."""
-    places = obs_lines(body) if short != "xlsx" else value_cells(body)
+    places = sheet_places(body)[0] if short == "xlsx" else obs_lines(body)
     moved = []
     for code, where in issues:
         fields = {k: v for k, v in where.items() if k != "row"}
         if "row" in where:
             place = places[where["row"] - 2]
-            fields.update({"line": place} if short != "xlsx" else {"sheet": "Data", "cell": place})
+            if isinstance(place, tuple):
+                cell = workbook_cell(code, where.get("component"), place, body)
+                fields.update({"sheet": "Data", "cell": cell})
+            else:
+                fields["line"] = place
         if short == "xlsx" and fields.get("component") == "OBS_VALUE":
             fields.pop("value", None)  # Excel keeps the number, not its text: -45.0 reads -45
         moved.append([code, fields])
@@ -265,9 +313,17 @@ def written(info: MessageInfo, fmt: str) -> bytes:
 
 
 def broken_xml(info: MessageInfo) -> dict[str, tuple[bytes, list[list[Any]]]]:
-    """SDMX-ML no writer would produce: a series without SEX, no Prepared, a cut message."""
+    """SDMX-ML no writer would produce: a series without SEX, no Prepared, a cut message, an
+    attribute the structure-specific XSD does not allow (one of no ILMS structure, or at the
+    observation level where the structure puts it on the series).
+
+    The structure-specific cases of ``MORE_CASES`` break the DSD-specific XSD too (a code not in
+    its enumeration, a value not a number, a missing dimension): each gives only the issue of
+    the check that reports it, not a ``schema-invalid`` as well.
+    """
     specific = written(info, "sdmx-ml-2.1-structurespecific")
     second = obs_lines(specific)[1]  # SEX_M 2019, alone in its series
+    specific30 = written(info, "sdmx-ml-3.0")
     generic = written(info, "sdmx-ml-2.1-generic")
     header = generic.split(b"\n").index(next(x for x in generic.split(b"\n") if b"Header" in x))
     cut = generic.index(b"<generic:Obs>", generic.index(b"<generic:Obs>") + 1) + 30
@@ -289,34 +345,143 @@ def broken_xml(info: MessageInfo) -> dict[str, tuple[bytes, list[list[Any]]]]:
             generic[:cut],
             [["malformed-message", {"line": line, "column": column}]],
         ),
+        "ml21ss-schema-invalid.xml": (
+            specific.replace(b"<Obs ", b'<Obs OBS_CONF="F" ', 1),
+            [["schema-invalid", {"line": obs_lines(specific)[0]}]],
+        ),
+        "ml30-schema-invalid.xml": (
+            specific30.replace(b"<Obs ", b'<Obs UNIT_MULT="3" ', 1),
+            [["schema-invalid", {"line": obs_lines(specific30)[0]}]],
+        ),
     }
+
+
+def edited(body: bytes, cells: dict[str, object]) -> bytes:
+    """The workbook with some cells of its Data sheet typed over, as a person would."""
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    for cell, value in cells.items():
+        book["Data"][cell] = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def broken_workbooks(info: MessageInfo) -> dict[str, tuple[bytes, list[list[Any]]]]:
-    """Workbooks a statistician may send: a word in a value cell, the SEX column deleted."""
+    """Workbooks a statistician may send: words in value cells, a mistyped or future year, a
+    status column with a wrong code, a row typed twice, codes left out, years written as no
+    year is (with a notes column and a value under no header), the SEX column deleted."""
     body = written(info, "excel")
-    cell = value_cells(body)[4]  # SEX_M 2020
-    book = openpyxl.load_workbook(io.BytesIO(body))
-    book["Data"][cell] = "6,5"
-    words = io.BytesIO()
-    book.save(words)
-    book = openpyxl.load_workbook(io.BytesIO(body))
-    sheet = book["Data"]
-    header = next(r[0].row for r in sheet.iter_rows() if r[0].value == "Reference area (REF_AREA)")
-    last = f"{sheet.cell(header, sheet.max_column).column_letter}{sheet.max_row}"
-    sheet.move_range(f"C{header}:{last}", cols=-1)  # the table without its Sex (SEX) column
+    places, header, columns = sheet_places(body)
+    cells = [cell for cell, _ in places]
+    year_2019, year_2020 = (f"{column_of(c)}{header}" for c in (cells[0], cells[3]))
+    last = openpyxl.load_workbook(io.BytesIO(body))["Data"].max_column
+    status = get_column_letter(last + 1)  # a column added after the years
+    twice = {
+        f"{get_column_letter(c)}{places[-1][1] + 1}": value
+        for c, value in enumerate(row_values(body, places[0][1]), start=1)
+    }
+    past = get_column_letter(last + 2)  # a column after that, with no header
+    sheet = openpyxl.load_workbook(io.BytesIO(body))["Data"]
+    last_cell = f"{sheet.cell(header, sheet.max_column).column_letter}{sheet.max_row}"
+    sheet.move_range(f"C{header}:{last_cell}", cols=-1)  # the table without its Sex (SEX) column
     without = io.BytesIO()
-    book.save(without)
+    sheet.parent.save(without)
+    data = {"sheet": "Data"}
+    value, period = {**data, "component": "OBS_VALUE"}, {**data, "component": "TIME_PERIOD"}
     return {
-        "xlsx-non-numeric-value.xlsx": (
-            words.getvalue(),
-            [["malformed-message", {"sheet": "Data", "cell": cell}]],
+        "xlsx-non-numeric-value.xlsx": (  # SEX_M and SEX_F 2020: both reported, the rest read
+            edited(body, {cells[4]: "6,5", cells[5]: "n/a"}),
+            [
+                ["non-numeric-value", {**value, "cell": cells[4], "value": "6,5"}],
+                ["non-numeric-value", {**value, "cell": cells[5], "value": "n/a"}],
+            ],
+        ),
+        "xlsx-bad-period.xlsx": (  # 2019 typed 20199: at the year's header cell
+            edited(body, {year_2019: 20199}),
+            [["bad-period", {**period, "cell": year_2019, "value": "20199"}]] * 3,
+        ),
+        "xlsx-future-period.xlsx": (
+            edited(body, {year_2020: 2099}),
+            [["future-period", {**period, "cell": year_2020, "value": "2099"}]] * 3,
+        ),
+        "xlsx-unknown-code-attribute.xlsx": (  # OBS_STATUS of SEX_M 2019 (row 8)
+            edited(body, {f"{status}{header}": "OBS_STATUS", f"{status}{places[1][1]}": "Q"}),
+            [
+                [
+                    "unknown-code",
+                    {
+                        **data,
+                        "cell": f"{status}{places[1][1]}",
+                        "component": "OBS_STATUS",
+                        "value": "Q",
+                    },
+                ]
+            ],
+        ),
+        "xlsx-duplicate-observation.xlsx": (  # the SEX_T 2019 row typed again below the table
+            edited(body, twice),
+            [
+                [
+                    "duplicate-observation",
+                    {**data, "cell": f"{column_of(cells[0])}{places[-1][1] + 1}"},
+                ]
+            ],
+        ),
+        "xlsx-missing-code.xlsx": (  # SEX of SEX_F 2019, AGE of SEX_M 2020: both, at the cell
+            edited(
+                body,
+                {f"{columns['SEX']}{places[2][1]}": None, f"{columns['AGE']}{places[4][1]}": None},
+            ),
+            [
+                [
+                    "missing-dimension",
+                    {**data, "cell": f"{columns['SEX']}{places[2][1]}", "component": "SEX"},
+                ],
+                [
+                    "missing-dimension",
+                    {**data, "cell": f"{columns['AGE']}{places[4][1]}", "component": "AGE"},
+                ],
+            ],
+        ),
+        "xlsx-unrecognised-year-header.xlsx": (  # no value left out: each at its header cell
+            edited(
+                body,
+                {
+                    year_2019: "2019-Q1",
+                    year_2020: "2020 (prov.)",
+                    f"{status}{header}": "Comments",  # a notes column: ignored, with a warning
+                    f"{status}{places[1][1]}": "checked by the NSO",
+                    f"{past}{places[3][1]}": 110,  # a value under no header at all
+                },
+            ),
+            [
+                [
+                    "unknown-component",
+                    {**data, "cell": f"{status}{header}", "component": "Comments"},
+                ],
+                *[
+                    [
+                        "period-frequency-mismatch",
+                        {**period, "cell": year_2019, "value": "2019-Q1"},
+                    ]
+                ]
+                * 3,
+                ["bad-period", {**period, "cell": year_2020, "value": "2020 (prov.)"}],
+                ["missing-dimension", {**period, "cell": f"{past}{header}"}],
+                *[["bad-period", {**period, "cell": year_2020, "value": "2020 (prov.)"}]] * 2,
+            ],
         ),
         "xlsx-missing-column.xlsx": (
             without.getvalue(),
-            [["malformed-message", {"sheet": "Data", "cell": f"A{header}"}]],  # its header row
+            [["malformed-message", {**data, "cell": f"A{header}"}]],  # its header row
         ),
     }
+
+
+def row_values(body: bytes, row: int) -> list[object]:
+    """The values of one row of the Data sheet."""
+    sheet = openpyxl.load_workbook(io.BytesIO(body))["Data"]
+    return [c.value for c in sheet[row]]
 
 
 if __name__ == "__main__":
