@@ -27,7 +27,7 @@ import datetime as dt
 import re
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict, Unpack
 
 from exchange.errors import InvalidRequest, MalformedData, NotFound
 from exchange.formats.registry import Resolver
@@ -38,10 +38,11 @@ from exchange.model.schema import Schema
 from exchange.report import Issue, Location, Report, Severity, location_from_text
 from exchange.services.convert import open_data, resolver_for
 from exchange.services.xsd_check import xsd_issues
-from exchange.validation import StoredData, validate
+from exchange.validation import StoredData, Validation
 from exchange.validation.catalogue import make_issue, titles
+from exchange.validation.engine import collector_paused
 
-__all__ = ["full_codes_for", "validate_file"]
+__all__ = ["FileCheck", "check_file", "full_codes_for", "validate_file"]
 
 RULES: tuple[str, ...] = ("structure", "ilms")
 #: source → (dataflow or DSD → component id → all codes of its codelist)
@@ -66,7 +67,85 @@ def full_codes_for(store: SchemaSource, schema: Schema) -> Mapping[str, frozense
     return cache[key]
 
 
+class FileOptions(TypedDict, total=False):
+    """What :func:`validate_file` passes on to :func:`check_file` (documented there)."""
+
+    dataflow: str | None
+    fmt: str | None
+    max_issues: int
+    reporter: str | None
+    rules: Sequence[str]
+    today: dt.date | None
+    stored: StoredData | None
+
+
 def validate_file(
+    source: BinaryIO, name: str, store: SchemaSource, **options: Unpack[FileOptions]
+) -> Report:
+    """Validate one data file against the structure it names (or ``dataflow``).
+
+    The options are :func:`check_file`'s. Raises only for usage problems (see the module
+    docstring); bad data gives a Report.
+    """
+    checking = check_file(source, name, store, **options)
+    with collector_paused():
+        for _ in checking.parts():
+            pass
+        return checking.report()
+
+
+class FileCheck:
+    """A data file being validated, for a caller that uses each part of it once checked.
+
+    Made by :func:`check_file`. :meth:`parts` gives the observations a part at a time (empty
+    when the message could not be opened), :attr:`clean` says whether no error was found so far,
+    and :meth:`report` (after the last part) gives what :func:`validate_file` would have.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        stream: DataStream | None,
+        validation: Validation | None,
+        *,
+        opening: Report | None = None,
+        invalid: Sequence[Issue] = (),
+    ) -> None:
+        self.name, self.stream, self.validation = name, stream, validation
+        self._opening, self._invalid = opening, list(invalid)
+
+    @property
+    def clean(self) -> bool:
+        """No error so far (the XSD, the reader and every check that reported yet)."""
+        return (
+            self.validation is not None
+            and not self._invalid
+            and self.validation.stopped is None
+            and self.validation.errors == 0
+        )
+
+    def parts(self) -> Iterator[list[Observation]]:
+        if self.stream is None or self.validation is None:
+            return iter(())
+        return self.validation.checked(self.stream.observations, until=(MalformedData,))
+
+    def report(self) -> Report:
+        if self._opening is not None or self.stream is None or self.validation is None:
+            assert self._opening is not None
+            return self._opening
+        report = self.validation.report()
+        first = [warning_issue(w, self.name) for w in self.stream.info.warnings]
+        failure = self.validation.stopped
+        if isinstance(failure, MalformedData):
+            first.insert(0, malformed_issue(failure, self.name))
+        if first:
+            report = with_issues(report, first)
+        if not self._invalid or "malformed-message" in report.counts.by_code:
+            return report
+        return with_issues(report, self._invalid)
+
+
+def check_file(
     source: BinaryIO,
     name: str,
     store: SchemaSource,
@@ -78,12 +157,16 @@ def validate_file(
     rules: Sequence[str] = RULES,
     today: dt.date | None = None,
     stored: StoredData | None = None,
-) -> Report:
-    """Validate one data file against the structure it names (or ``dataflow``).
+) -> FileCheck:
+    """Open ``source`` for validation as it is read: :meth:`FileCheck.parts`, then
+    :meth:`FileCheck.report`.
 
+    ``dataflow`` is the structure to validate against when the file does not name one (or to
+    insist on); ``fmt`` a format name when sniffing should not decide; ``reporter`` the data
+    provider whose ``REF_AREA`` alone the file may hold; ``rules`` the rule sets
+    (``structure``, ``ilms``); ``today`` the date "future periods" are judged against;
     ``stored`` (e.g. :class:`~exchange.services.stored_lookup.StoredLookup` over the service's
     store) lets the cross-table rules compare the file with the tables already stored.
-    Raises only for usage problems (see the module docstring); bad data gives a Report.
     """
     if dataflow is not None:
         store.schema_for(dataflow)  # NotFound: the caller named a dataflow we do not know
@@ -93,42 +176,17 @@ def validate_file(
     try:
         _, stream = open_data(source, name, resolve, fmt=fmt)
     except MalformedData as exc:
-        return _message_report(name, [malformed_issue(exc, name)])
+        return FileCheck(
+            name, None, None, opening=_message_report(name, [malformed_issue(exc, name)])
+        )
     except (NotFound, InvalidRequest) as exc:
         if unknown:
-            return _message_report(name, [_unknown_structure(unknown[0], exc)])
+            opening = _message_report(name, [_unknown_structure(unknown[0], exc)])
+            return FileCheck(name, None, None, opening=opening)
         raise
-    report = _validate_stream(
-        stream,
-        name,
-        store,
-        max_issues=max_issues,
-        reporter=reporter,
-        rules=rules,
-        today=today,
-        stored=stored,
-    )
-    if not invalid or "malformed-message" in report.counts.by_code:
-        return report
-    return with_issues(report, invalid)
-
-
-def _validate_stream(
-    stream: DataStream,
-    name: str,
-    store: SchemaSource,
-    *,
-    max_issues: int,
-    reporter: str | None,
-    rules: Sequence[str],
-    today: dt.date | None,
-    stored: StoredData | None,
-) -> Report:
     schema = stream.info.schema
-    failure: list[MalformedData] = []
-    report = validate(
+    validation = Validation(
         stream.info,
-        _until_malformed(stream.observations, failure),
         full_codes=full_codes_for(store, schema),
         max_issues=max_issues,
         rules=rules,
@@ -137,10 +195,7 @@ def _validate_stream(
         source=name,
         stored=stored,
     )
-    first = [warning_issue(w, name) for w in stream.info.warnings]
-    if failure:
-        first.insert(0, malformed_issue(failure[0], name))
-    return with_issues(report, first) if first else report
+    return FileCheck(name, stream, validation, invalid=invalid)
 
 
 def _recording(resolve: Resolver, unknown: list[str]) -> Resolver:
@@ -154,16 +209,6 @@ def _recording(resolve: Resolver, unknown: list[str]) -> Resolver:
             raise
 
     return recording
-
-
-def _until_malformed(
-    observations: Iterator[Observation], failure: list[MalformedData]
-) -> Iterator[Observation]:
-    """The observations up to the first unreadable part; its error is kept in ``failure``."""
-    try:
-        yield from observations
-    except MalformedData as exc:
-        failure.append(exc)
 
 
 # -- issues about the message as a whole --------------------------------------------------------

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TypedDict, Unpack
 
 from exchange.model.records import DataStream, MessageInfo, Observation
 from exchange.model.schema import Schema
@@ -24,7 +26,7 @@ from exchange.validation.pipeline import Pipeline
 from exchange.validation.stored import StoredData
 from exchange.validation.structural import Check, structural_checks
 
-__all__ = ["Validation", "validate"]
+__all__ = ["Validation", "collector_paused", "validate"]
 
 
 class ReporterRule:
@@ -76,52 +78,50 @@ def build_checks(
     return checks
 
 
+class ValidationOptions(TypedDict, total=False):
+    """What :func:`validate` passes on to :class:`Validation` (documented there)."""
+
+    full_codes: Mapping[str, frozenset[str]] | None
+    max_issues: int
+    rules: Sequence[str]
+    today: dt.date | None
+    reporter: str | None
+    source: str | None
+    cross: CrossTableIndex | None
+    stored: StoredData | None
+
+
 def validate(
     stream_info_schema: DataStream | MessageInfo | Schema,
     observations: Iterable[Observation] | None = None,
-    *,
-    full_codes: Mapping[str, frozenset[str]] | None = None,
-    max_issues: int = 100,
-    rules: Sequence[str] = ("structure", "ilms"),
-    today: dt.date | None = None,
-    reporter: str | None = None,
-    source: str | None = None,
-    cross: CrossTableIndex | None = None,
-    stored: StoredData | None = None,
+    **options: Unpack[ValidationOptions],
 ) -> Report:
     """Validate observations against their schema in one pass; return the Report.
 
     ``stream_info_schema`` is a :class:`DataStream` (its observations are used when
-    ``observations`` is None), its :class:`MessageInfo`, or a bare :class:`Schema`.
-    ``full_codes`` (component id → every code of its codelist) lets the report tell a code that
-    does not exist (``unknown-code``) from one the dataflow excludes (``code-not-allowed``).
-    ``cross``, if given, is filled with the labour-force cells for cross-table checks (the
-    caller reports them, once every table of a submission is in).
-    ``stored``, if given (with the ILMS rules), completes those cells with the other tables
-    already stored (``ilms_cross``); without ``cross``, this report then has the cross-table
-    issues where the submission takes part.
+    ``observations`` is None), its :class:`MessageInfo`, or a bare :class:`Schema`; the options
+    are :class:`Validation`'s.
     """
     if isinstance(stream_info_schema, DataStream) and observations is None:
         observations = stream_info_schema.observations
-    validation = Validation(
-        stream_info_schema,
-        full_codes=full_codes,
-        max_issues=max_issues,
-        rules=rules,
-        today=today,
-        reporter=reporter,
-        source=source,
-        cross=cross,
-        stored=stored,
-    )
-    # The pass builds many small long-lived containers (series, groups, years) and no cycles:
-    # the cyclic collector would rescan them again and again (half the time at 1M observations)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    validation = Validation(stream_info_schema, **options)
+    with collector_paused():
         for _ in validation.checked(observations or ()):
             pass
         return validation.report()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a validation pass.
+
+    The pass builds many small long-lived containers (series, groups, years) and no cycles:
+    the cyclic collector would rescan them again and again (half the time at 1M observations).
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -136,7 +136,15 @@ class Validation:
     :meth:`checked` hands on the observations part by part (a series, or short series together:
     at most a few thousand at once), :attr:`errors` says how many errors were found so far, and
     :meth:`report` (after the last part) runs the checks that need the whole stream (totals still
-    open, cross-table rules) and builds the Report. The arguments are :func:`validate`'s.
+    open, cross-table rules) and builds the Report.
+
+    ``full_codes`` (component id → every code of its codelist) lets the report tell a code that
+    does not exist (``unknown-code``) from one the dataflow excludes (``code-not-allowed``).
+    ``cross``, if given, is filled with the labour-force cells for cross-table checks (the
+    caller reports them, once every table of a submission is in).
+    ``stored``, if given (with the ILMS rules), completes those cells with the other tables
+    already stored (``ilms_cross``); without ``cross``, this report then has the cross-table
+    issues where the submission takes part.
     """
 
     def __init__(
@@ -183,13 +191,21 @@ class Validation:
         self.count = 0
 
     @property
+    def stopped(self) -> Exception | None:
+        """The exception of the ``until`` types that ended the stream early, if one did."""
+        return self.pipeline.stopped
+
+    @property
     def errors(self) -> int:
         """Errors found so far (totals and cross-table rules report late: see :meth:`report`)."""
         return self.builder.errors
 
-    def checked(self, observations: Iterable[Observation]) -> Iterator[list[Observation]]:
-        """The observations, a part at a time, each part once it has been checked."""
-        for part in self.pipeline.checked(observations):
+    def checked(
+        self, observations: Iterable[Observation], *, until: tuple[type[Exception], ...] = ()
+    ) -> Iterator[list[Observation]]:
+        """The observations, a part at a time, each part once it has been checked; an
+        exception of the ``until`` types ends the stream early (see :attr:`stopped`)."""
+        for part in self.pipeline.checked(observations, until=until):
             self.count += len(part)
             yield part
 

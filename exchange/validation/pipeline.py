@@ -165,6 +165,8 @@ class Pipeline:
         self.memo_writes = 0  # how many times a consistency memo changed (for the batch path)
         self.limit: int | None = None
         self.batch = Batch(self)
+        #: the exception that ended the stream early (see :meth:`checked`)
+        self.stopped: Exception | None = None
 
     @property
     def checks(self) -> list[Check]:
@@ -237,17 +239,27 @@ class Pipeline:
         """Check every observation; returns how many there were. Call :meth:`finish` after."""
         return sum(map(len, self.checked(observations)))
 
-    def checked(self, observations: Iterable[Observation]) -> Iterator[list[Observation]]:
+    def checked(
+        self,
+        observations: Iterable[Observation],
+        *,
+        until: tuple[type[Exception], ...] = (),
+    ) -> Iterator[list[Observation]]:
         """Check every observation, handing each part on once it is checked, in stream order.
 
         Why parts: a submission stores what it validates in the same pass (see
         ``exchange.services.submit``), and one hand-over per part costs nothing per observation.
-        Call :meth:`finish` after the last part.
+        An exception of the ``until`` types from the stream (a reader meeting a broken row) ends
+        it there: what came before is still checked and handed on, the exception is kept in
+        :attr:`stopped`. Catching it here, a part at a time, spares a wrapping generator that
+        cost a tenth of reading per observation. Call :meth:`finish` after the last part.
         """
         batch, ready, key_ok = self.batch.run, self.ready, self.batch.key_checks
         short: list[Observation] = []  # short runs in a row: the exact path takes them together
-        for key, run in groupby(observations, _KEY):
-            chunk = list(islice(run, CHUNK))
+        groups = groupby(observations, _KEY)
+        while (group := self._next_group(groups, until)) is not None:
+            key, run = group
+            chunk = self._take(run, until)
             entered = False
             while chunk:
                 if len(chunk) < MIN_BATCH:
@@ -271,10 +283,38 @@ class Pipeline:
                         exact(self, chunk)
                     yield chunk
                 # the rest of a long series, in parts
-                chunk = list(islice(run, CHUNK)) if len(chunk) == CHUNK else []  # noqa: B031
+                more = len(chunk) == CHUNK and self.stopped is None
+                chunk = self._take(run, until) if more else []
         if short:
             exact(self, short)
             yield short
+
+    def _next_group(
+        self,
+        groups: Iterator[tuple[tuple[str, ...], Iterator[Observation]]],
+        until: tuple[type[Exception], ...],
+    ) -> tuple[tuple[str, ...], Iterator[Observation]] | None:
+        """The next series run of the stream; None at its end, or once it stopped early."""
+        if self.stopped is not None:
+            return None
+        try:
+            return next(groups)
+        except StopIteration:
+            return None
+        except until as exc:
+            self.stopped = exc
+            return None
+
+    def _take(
+        self, run: Iterator[Observation], until: tuple[type[Exception], ...]
+    ) -> list[Observation]:
+        """The next part of a run: what could be read of it, if the stream stops on the way."""
+        chunk: list[Observation] = []
+        try:
+            chunk.extend(islice(run, CHUNK))  # (keeps what it took before an exception)
+        except until as exc:
+            self.stopped = exc
+        return chunk
 
     def finish(self) -> None:
         for check in self.checks:
