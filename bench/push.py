@@ -11,12 +11,11 @@ the file is pushed twice:
 - ``PUT`` (replace) of the same file into the now full store: every observation is looked up.
 
 Each push prints its wall time (request sent → final answer), obs/s, the split *upload* (until
-the log's ``receivedAt``) / *validate* / *store* (from the progress polled every 0.25 s: storing
-starts when ``progress.observations`` first moves, so the split is good to ~0.25 s plus the first
-10,000 observations), the server's CPU seconds (user + system, all threads, from
-``/proc/PID/stat``) in total and split the same way, and the server's peak RSS during that push
-(``VmHWM``, reset before each push through ``/proc/PID/clear_refs``). On a shared machine the CPU
-columns are the steadier ones: wall time also counts waiting for a core.
+the log's ``receivedAt``) / *work* (validating and storing, one pass, until ``finishedAt``),
+the server's CPU seconds (user + system, all threads, from ``/proc/PID/stat``), and the server's
+peak RSS during that push (``VmHWM``, reset before each push through ``/proc/PID/clear_refs``).
+On a shared machine the CPU column is the steadier one: wall time also counts waiting for a
+core.
 
 Usage::
 
@@ -35,7 +34,6 @@ import hashlib
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,12 +72,9 @@ class Result:
     observations: int = 0
     wall: float = 0.0
     upload: float | None = None
-    validate: float | None = None
-    store: float | None = None
+    work: float | None = None
     rss_mb: float = 0.0
     cpu: float = 0.0
-    cpu_validate: float | None = None
-    cpu_store: float | None = None
     status: str = ""
 
 
@@ -119,41 +114,6 @@ def _stamp(text: str | None) -> float | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-class Watcher:
-    """Polls the newest submission while a push runs; notes when storing started."""
-
-    def __init__(self, client: httpx.Client, pid: int, sha256: str) -> None:
-        self.client, self.pid, self.sha256 = client, pid, sha256
-        self.storing_cpu: float | None = None
-        self.earlier = {s["id"] for s in client.get("/submissions").json()}
-        self.storing_at: float | None = None
-        self.last: dict[str, Any] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
-            answer = self.client.get("/submissions", params={"limit": 1})
-            subs = [
-                s
-                for s in answer.json()
-                if s["file"]["sha256"] == self.sha256 and s["id"] not in self.earlier
-            ]
-            if not subs:
-                continue
-            self.last = subs[0]
-            if self.storing_at is None and subs[0]["progress"]["observations"] > 0:
-                self.storing_at = time.time()
-                self.storing_cpu = cpu_seconds(self.pid)
-            if subs[0]["status"] not in ("queued", "running"):
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def body(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as source:
         while chunk := source.read(1024 * 1024):
@@ -174,7 +134,6 @@ def push(
         "Content-Disposition": f"attachment; filename={path.name}",
     }
     params = {"async": "true"} if asynchronous else {}
-    watcher = Watcher(client, pid, sha256)
     start, cpu = time.time(), cpu_seconds(pid)
     answer = client.request(
         method, f"/rest/data/{DATAFLOW}", content=body(path), headers=headers, params=params
@@ -185,30 +144,20 @@ def push(
             time.sleep(POLL_SECONDS)
             sub = client.get(f"/submissions/{sub['id']}").json()
     end, cpu_end = time.time(), cpu_seconds(pid)
-    watcher.stop()
-    return {
-        "cpu": (cpu, watcher.storing_cpu, cpu_end),
-        "sub": sub,
-        "start": start,
-        "end": end,
-        "storing_at": watcher.storing_at,
-        "rss": vm_hwm_mb(pid),
-    }
+    assert sub["file"]["sha256"] == sha256, "the server received another file"
+    return {"cpu": cpu_end - cpu, "sub": sub, "start": start, "end": end, "rss": vm_hwm_mb(pid)}
 
 
 def measure(label: str, run: dict[str, Any]) -> Result:
-    sub, start, end, storing = run["sub"], run["start"], run["end"], run["storing_at"]
+    sub, start, end = run["sub"], run["start"], run["end"]
     received, finished = _stamp(sub["receivedAt"]), _stamp(sub["finishedAt"])
     result = Result(label, sub["progress"]["observations"], end - start, rss_mb=run["rss"])
     result.status = f"{sub['status']} {sub['counts'] or ''}"
+    result.cpu = run["cpu"]
     if received is not None:
         result.upload = received - start
-    if received is not None and storing is not None and finished is not None:
-        result.validate, result.store = storing - received, finished - storing
-    cpu, cpu_storing, cpu_end = run["cpu"]
-    result.cpu = cpu_end - cpu
-    if cpu_storing is not None:
-        result.cpu_validate, result.cpu_store = cpu_storing - cpu, cpu_end - cpu_storing
+        if finished is not None:
+            result.work = finished - received
     return result
 
 
@@ -216,15 +165,13 @@ def print_table(results: list[Result]) -> None:
     def s(value: float | None) -> str:
         return "" if value is None else f"{value:.1f}"
 
-    head = f"{'push':<36} {'obs':>10} {'wall s':>7} {'obs/s':>9} {'upload':>7}"
-    head += f" {'validate':>8} {'store':>7} {'CPU s':>5} {'validate':>8} {'store':>5}"
-    print(head + f" {'peak RSS':>9}  result")
+    head = f"{'push':<36} {'obs':>10} {'wall s':>7} {'obs/s':>9} {'upload':>7} {'work':>6}"
+    print(head + f" {'CPU s':>6} {'peak RSS':>9}  result")
     for r in results:
         rate = f"{r.observations / r.wall:,.0f}" if r.wall else ""
         print(
             f"{r.label:<36} {r.observations:>10,} {r.wall:>7.1f} {rate:>9} {s(r.upload):>7}"
-            f" {s(r.validate):>8} {s(r.store):>7} {r.cpu:>5.1f} {s(r.cpu_validate):>8}"
-            f" {s(r.cpu_store):>5} {r.rss_mb:>6.0f} MB  {r.status}"
+            f" {s(r.work):>6} {r.cpu:>6.1f} {r.rss_mb:>6.0f} MB  {r.status}"
         )
 
 

@@ -66,6 +66,16 @@ class ProgressBoard:
         with self._lock:
             self._live[submission_id] = (observations, position)
 
+    def observed(self, submission_id: str, observations: int) -> None:
+        """Observations checked (and stored) so far; the bytes read stay as they were."""
+        with self._lock:
+            self._live[submission_id] = (observations, self._live.get(submission_id, (0, 0))[1])
+
+    def read(self, submission_id: str, position: int) -> None:
+        """Bytes of the file read so far; the observations stay as they were."""
+        with self._lock:
+            self._live[submission_id] = (self._live.get(submission_id, (0, 0))[0], position)
+
     def get(self, submission_id: str) -> tuple[int, int] | None:
         with self._lock:
             return self._live.get(submission_id)

@@ -1,4 +1,4 @@
-"""Submit (push) a data file: validate it whole, then store it whole, and log everything.
+"""Submit (push) a data file: validate it whole while storing it, commit only if valid.
 
 The flow of one submission (issue #6), for the REST service's ``POST|PUT|DELETE /rest/data``
 and anyone else holding an uploaded file:
@@ -8,16 +8,22 @@ and anyone else holding an uploaded file:
 2. :meth:`Submitter.receive` — the file (already on disk, its SHA-256 known) is logged
    ``queued``; if the same provider already *stored* the same file to the same dataflow with the
    same action, it is logged ``duplicate`` at once and nothing more happens.
-3. :meth:`Submitter.run` — ``running``; the file is validated with every check, including the
-   reporter rule (a provider's file may hold only its own ``REF_AREA``; admins are not limited).
-   Invalid → ``rejected`` with the report; a dry run that passed → ``valid``. Otherwise the file
-   is read a second time and written with :meth:`DataStore.apply` in **one** transaction, which
-   also re-checks for a duplicate (two identical pushes at once) and marks the log ``stored``:
-   the data and the log commit together or not at all. The store's write lock is held only while
-   storing, never while validating.
+3. :meth:`Submitter.run` — ``running``; the file is read **once**: validated with every check,
+   including the reporter rule (a provider's file may hold only its own ``REF_AREA``; admins
+   are not limited), and each part validation vouches for is written at once with
+   :meth:`DataStore.apply`, in **one** transaction. That transaction first re-checks for a
+   duplicate (two identical pushes at once) and ends by asking for the report: invalid →
+   rolled back, ``rejected`` with the report; valid → the log's ``stored`` is written in it, so
+   the data and the log commit together or not at all. A dry run validates only (``valid``).
 
-Why read the file twice rather than keep the observations: memory stays flat whatever the size,
-and nothing is written before the whole file is known to be valid.
+Why one pass rather than validate, then read again and store (as this module did first): the
+second read was a sixth of a 1M-observation push, and the two passes each held a core for their
+whole length. What it costs: the store's write lock is held while validating too, and an
+invalid file is written up to its first error, then rolled back; after that error nothing more
+is written, and the rest is only validated. Nothing uncommitted is ever visible to readers
+(SQLite's WAL, PostgreSQL's MVCC), so "nothing is stored unless valid" holds as before — it is
+how the .Stat Suite's transfer service loads too (into the database, then validates, then
+commits or not). Memory stays flat: validation and the writer each hold a bounded part.
 
 Actions: ``merge`` (POST) uses the message's own action (Append by default, per-row actions of
 SDMX-CSV 2.0 honoured); ``replace`` (PUT) and ``delete`` (DELETE) force Replace or Delete on every
@@ -25,7 +31,7 @@ observation, whatever the message says. See :mod:`exchange.storage.writer` for w
 A DELETE is checked against the structure and the reporter rule only: the ILMS rules judge values
 (totals, plausible changes), and the values of what is being deleted do not matter.
 
-Progress (bytes read while validating, observations while storing) goes to a
+Progress (bytes read, observations validated and written) goes to a
 :class:`~exchange.services.progress.ProgressBoard`, never straight to the log.
 """
 
@@ -37,7 +43,7 @@ import io
 import logging
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -52,10 +58,9 @@ from exchange.model.refs import ArtefactRef, Kind
 from exchange.model.schema import Schema
 from exchange.model.store import StructureStore, ref_of
 from exchange.report import Location, Report, Severity
-from exchange.services.convert import open_data, resolver_for
 from exchange.services.progress import CountingReader, ProgressBoard
 from exchange.services.stored_lookup import stored_lookup
-from exchange.services.validate import RULES, validate_file, with_issues
+from exchange.services.validate import RULES, FileCheck, check_file, with_issues
 from exchange.storage import Counts, DataStore, Status, Submission
 from exchange.storage.engine import now_us
 from exchange.validation.catalogue import make_issue
@@ -109,44 +114,41 @@ class Upload:
         return cls(path, name, size, digest.hexdigest(), media_type)
 
 
-class _GcThreshold:
-    """Run the young-generation garbage collection less often while submissions are worked on.
+class _GcPause:
+    """No cyclic garbage collection while submissions are worked on.
 
-    Why: validating and storing allocate a few tuples per observation, and the batches (5,000
-    observations) outlive the default threshold of 700 net allocations. So the collector ran
-    about 3,500 times per 1M observations, 20 to 50 of them over the whole heap (the schema
-    catalogue included), for 2 to 5 s CPU per 1M: a quarter of the storing time. At 50,000 it
-    runs a handful of times. Observations are still freed by reference counting at once; only
-    objects in reference cycles wait longer, and memory grows by the extra young objects at
-    most (a few MB). The threshold is
-    process-wide: it is raised while at least one submission is working, and put back when
-    the last one ends.
+    Why: validating and storing allocate a few tuples per observation, and validation keeps
+    many small long-lived containers (series, groups, years): the collector ran thousands of
+    times per 1M observations, rescanning them, for 2 to 5 s CPU — a quarter of a push (a
+    raised young-generation threshold still left 1 s). Neither makes reference cycles, so
+    reference counting frees everything as before; only objects in cycles made elsewhere in the
+    process meanwhile wait for the collection that runs when the last submission ends.
+    Process-wide, so counted: the collector is back on when no submission is working (if it was
+    on before the first one).
     """
-
-    YOUNG = 50_000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
-        self._saved = gc.get_threshold()
+        self._was_enabled = True
 
     @contextmanager
-    def raised(self) -> Iterator[None]:
+    def paused(self) -> Iterator[None]:
         with self._lock:
             if self._users == 0:
-                self._saved = gc.get_threshold()
-                gc.set_threshold(max(self.YOUNG, self._saved[0]), *self._saved[1:])
+                self._was_enabled = gc.isenabled()
+                gc.disable()
             self._users += 1
         try:
             yield
         finally:
             with self._lock:
                 self._users -= 1
-                if self._users == 0:
-                    gc.set_threshold(*self._saved)
+                if self._users == 0 and self._was_enabled:
+                    gc.enable()
 
 
-_GC = _GcThreshold()
+_GC = _GcPause()
 
 
 class _Duplicate(Exception):
@@ -155,6 +157,28 @@ class _Duplicate(Exception):
     def __init__(self, first: Submission) -> None:
         super().__init__(first.id)
         self.first = first
+
+
+class _Rejected(Exception):
+    """Raised inside the write transaction when the file proved invalid: roll back."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(report.verdict())
+        self.report = report
+
+
+def _while_clean(checking: FileCheck, *, write: bool = True) -> Iterator[Observation]:
+    """The file's observations as validation vouches for them, until the first error (none
+    if not ``write``); the rest is still validated, for the report, but not handed on."""
+    for part in checking.parts():
+        if write and checking.clean:
+            yield from part
+
+
+def _drained(checking: FileCheck) -> FileCheck:
+    for _ in checking.parts():
+        pass
+    return checking
 
 
 def error_codes(report: Report) -> set[str]:
@@ -255,7 +279,7 @@ class Submitter:
         self.log.update(sub.id, status=Status.RUNNING, started_at=now_us())
         self.board.set(sub.id, 0, 0)
         try:
-            with _GC.raised():
+            with _GC.paused():
                 self._work(sub, upload, who)
         except Exception as exc:
             self._failed(sub, exc)
@@ -276,28 +300,14 @@ class Submitter:
     # -- the work -------------------------------------------------------------------------------
     def _work(self, sub: Submission, upload: Upload, who: Identity) -> None:
         rules = ("structure",) if sub.action == Mode.DELETE.value else RULES
-        report = self._validate(sub, upload, None if who.admin else who.provider, rules)
-        if not report.valid:
-            self._finish(sub, Status.REJECTED, report)
-            return
-        if sub.dry_run:
-            self._finish(sub, Status.VALID, report)
-            return
-        try:
-            self._store(sub, upload, report)
-        except _Duplicate as exc:
-            self._duplicate(sub, exc.first)
-            self.log.update(sub.id, **self._final_fields(sub, report=report))
+        reporter = None if who.admin else who.provider
 
-    def _validate(
-        self, sub: Submission, upload: Upload, reporter: str | None, rules: Sequence[str]
-    ) -> Report:
         def seen(position: int) -> None:
-            self.board.set(sub.id, 0, position)
+            self.board.read(sub.id, position)
 
         with upload.path.open("rb") as raw:
             source = io.BufferedReader(CountingReader(raw, seen), _CHUNK)
-            report = validate_file(
+            checking = check_file(
                 source,
                 upload.name,
                 self.structures,
@@ -306,6 +316,23 @@ class Submitter:
                 rules=rules,
                 stored=stored_lookup(self.data, upload.size),
             )
+            if sub.dry_run or checking.stream is None:
+                report = self._report(sub, _drained(checking))
+                self._finish(sub, Status.VALID if report.valid else Status.REJECTED, report)
+                return
+            try:
+                self._store(sub, checking)
+            except _Rejected as exc:
+                self._finish(sub, Status.REJECTED, exc.report)
+            except _Duplicate as exc:
+                self._duplicate(sub, exc.first)
+                self.log.update(
+                    sub.id, **self._final_fields(sub, report=self._report(sub, checking))
+                )
+
+    def _report(self, sub: Submission, checking: FileCheck) -> Report:
+        """The file's report, with an issue if the message names another dataflow."""
+        report = checking.report()
         if report.valid and report.dataflow != sub.dataflow:
             issue = make_issue(
                 "unknown-structure",
@@ -314,39 +341,51 @@ class Submitter:
                 suggestion=f"Push it to {report.dataflow}, or name {sub.dataflow} in the file.",
             )
             report = with_issues(report, [issue])
-        self.board.set(sub.id, 0, upload.size)  # storing counts observations from 0
         return report
 
-    def _store(self, sub: Submission, upload: Upload, report: Report) -> None:
+    def _store(self, sub: Submission, checking: FileCheck) -> None:
+        """Validate and write in one pass, in one transaction committed only if all is valid.
+
+        The observations go to the writer as validation vouches for them, part by part; after
+        the first error, the rest is still validated (the report names every issue) but no
+        longer written, and the transaction is rolled back (:class:`_Rejected`). Readers never
+        see any of it before the commit, which comes with the log's ``stored``.
+        """
+        stream = checking.stream
+        assert stream is not None
+        schema = stream.info.schema
+        same_flow = str(schema.dataflow or schema.dsd) == sub.dataflow
+
         def before(conn: sa.Connection) -> None:
             first = self.log.stored_before(sub, conn)
             if first is not None:
                 raise _Duplicate(first)
 
         def after(conn: sa.Connection, counts: Counts) -> None:
+            report = self._report(sub, checking)
+            if not report.valid:
+                raise _Rejected(report)
             sub.status = Status.STORED
             fields = self._final_fields(sub, counts, report)
             fields["stamp"] = self.log.last_stamp(conn, sub.dataflow)
             self.log.update(sub.id, conn=conn, **fields)
 
-        with upload.path.open("rb") as source:
-            _, stream = open_data(source, upload.name, resolver_for(self.structures, sub.dataflow))
-            forced = Mode(sub.action).forced()
-            action = forced or stream.info.action
-            observations = self._counted(sub.id, stream.observations, forced is not None)
-            self.data.apply(stream.info.schema, action, observations, before=before, after=after)
+        forced = Mode(sub.action).forced()
+        action = forced or stream.info.action
+        valid = _while_clean(checking, write=same_flow)
+        observations = self._counted(sub.id, valid, forced is not None)
+        self.data.apply(schema, action, observations, before=before, after=after)
 
     def _counted(
         self, submission_id: str, observations: Iterator[Observation], forced: bool
     ) -> Iterator[Observation]:
         """The observations (their own actions dropped when the method forces one)."""
-        size = self.progress(submission_id) or (0, 0)
         count = 0
         for count, obs in enumerate(observations, 1):
             if count % PROGRESS_EVERY == 0:
-                self.board.set(submission_id, count, size[1])
+                self.board.observed(submission_id, count)
             yield obs._replace(action=None) if forced and obs.action is not None else obs
-        self.board.set(submission_id, count, size[1])
+        self.board.observed(submission_id, count)
 
     # -- recording ------------------------------------------------------------------------------
     def _final_fields(
