@@ -321,7 +321,9 @@ def instructions(layout: Layout, units_text: str) -> list[str]:
         f"2. Enter one row per series, from row {FIRST_DATA_ROW} down. Pick the codes of the "
         f"columns {columns} from the dropdown lists (e.g. 'SEX_F - Female').",
         f"3. Type the values in the year columns ({first} to {last}), one column per year. "
-        "Leave a cell empty when there is no value; do not type '..', '-' or 'n.a.'.",
+        "Leave a cell empty when there is no value; do not type '..', '-' or 'n.a.'. "
+        "To add a year, head its column with the plain year (e.g. 2025), not a date, a "
+        "quarter or a note: values under any other header are reported as errors.",
         f"4. Units: {units_text}. Type numbers only, without thousands separators or notes.",
         "5. Optionally, describe the source and notes of each series in the columns "
         + ", ".join(column_title(a) for a in layout.text_attributes)

@@ -97,6 +97,8 @@ def test_template_sheets_header_and_dropdowns(template: bytes, store: StructureS
     instructions = " ".join(str(r[0]) for r in workbook["Instructions"].values if r[0])
     assert FLOW in instructions
     assert "thousands of persons, 1 decimal" in instructions
+    # what a focal point adding a year must know: other headers are errors, not ignored
+    assert "head its column with the plain year (e.g. 2025)" in instructions
 
 
 def test_template_codes_are_the_allowed_ones_in_ilo_order(
