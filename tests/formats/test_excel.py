@@ -213,7 +213,7 @@ def test_a_missing_code_is_read_as_empty_at_its_cell_and_the_rest_too(
 
 
 def with_header(template: bytes, cells: dict[str, object]) -> bytes:
-    """The template with some header (row 6) or other cells typed over."""
+    """The template with some cells of its Data sheet typed in (header row 6, rows, B2…)."""
     workbook = load_workbook(io.BytesIO(template))
     for cell, value in cells.items():
         workbook["Data"][cell] = value

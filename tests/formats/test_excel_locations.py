@@ -12,7 +12,6 @@ import datetime as dt
 import io
 
 import pytest
-from openpyxl import load_workbook
 
 from exchange.formats.excel_layout import CellLocation
 from exchange.model.store import StructureStore
@@ -20,6 +19,7 @@ from exchange.report import Report
 from exchange.services.template import write_template
 from exchange.services.validate import validate_file
 from tests.formats.test_excel import FLOW, read_all
+from tests.formats.test_excel import with_header as workbook
 
 TODAY = dt.date(2025, 6, 1)
 AGE, CBR = "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL"
@@ -29,16 +29,6 @@ AGE, CBR = "AGE_YTHADULT_YGE15", "CBR_BIR_TOTAL"
 def template(store: StructureStore) -> bytes:
     out = io.BytesIO()
     write_template(store, FLOW, out, years=range(2015, 2021))
-    return out.getvalue()
-
-
-def workbook(template: bytes, cells: dict[str, object]) -> bytes:
-    """The template with some cells of its Data sheet typed in."""
-    book = load_workbook(io.BytesIO(template))
-    for cell, value in cells.items():
-        book["Data"][cell] = value
-    out = io.BytesIO()
-    book.save(out)
     return out.getvalue()
 
 
