@@ -112,7 +112,7 @@ class FileCheck:
         invalid: Sequence[Issue] = (),
     ) -> None:
         self.name, self.stream, self.validation = name, stream, validation
-        self._opening, self._invalid = opening, list(invalid)
+        self._report, self._invalid = opening, list(invalid)
 
     @property
     def clean(self) -> bool:
@@ -130,9 +130,14 @@ class FileCheck:
         return self.validation.checked(self.stream.observations, until=(MalformedData,))
 
     def report(self) -> Report:
-        if self._opening is not None or self.stream is None or self.validation is None:
-            assert self._opening is not None
-            return self._opening
+        """The Report, once every part was taken (asked again, the same Report: the checks
+        that close at the end of the stream must run once)."""
+        if self._report is None:
+            self._report = self._build()
+        return self._report
+
+    def _build(self) -> Report:
+        assert self.stream is not None and self.validation is not None
         report = self.validation.report()
         first = [warning_issue(w, self.name) for w in self.stream.info.warnings]
         failure = self.validation.stopped

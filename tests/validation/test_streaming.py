@@ -4,13 +4,16 @@ total-mismatch when the data is not ordered by series."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 
-from exchange.model.records import Observation
+from exchange.formats import registry
+from exchange.model.records import MessageInfo, Observation
 from exchange.model.schema import Schema
 from exchange.model.store import StructureStore
 from exchange.report import Report
+from exchange.services.validate import check_file
 from exchange.validation import ilms_totals, validate
 
 TODAY = dt.date(2025, 6, 1)
@@ -109,3 +112,24 @@ def test_implausible_change_streams_per_series(schema: Schema) -> None:
     data += [obs("PHL", "SEX_T", 2019, 40.0), obs("MYS", "SEX_T", 2019, 11.0)]
     report = validate(schema, data, today=TODAY, rules=("ilms",))
     assert [(i.code, i.location.period) for i in report.issues] == [("implausible-change", "2019")]
+
+
+def test_a_file_checked_part_by_part_reports_once_whatever_asks_again(
+    schema: Schema, store: StructureStore
+) -> None:
+    """What a push does: take the parts as they are checked, then ask for the report — the
+    totals still open at the end are checked once, however often the report is asked for."""
+    data = [
+        obs("PHL", sex, year, value * (2 if (sex, year) == ("SEX_T", 2020) else 1))
+        for sex, value in SEXES.items()
+        for year in (2019, 2020)
+    ]
+    body = io.BytesIO()
+    registry.by_name("sdmx-csv-1.0").writer(MessageInfo(schema), iter(data), body)
+    checking = check_file(io.BytesIO(body.getvalue()), "phl.csv", store, today=TODAY)
+    parts = list(checking.parts())
+    assert sum(map(len, parts)) == len(data)
+    assert checking.clean  # the total is only checked when the stream ends
+    first, again = checking.report(), checking.report()
+    assert codes(first) == codes(again) == {"total-mismatch": 1}
+    assert not first.valid and not checking.clean  # now the error is known
