@@ -105,6 +105,16 @@ class RemoteError(IlmsError):
     sdmx_code = 500
 
 
+class Busy(IlmsError):
+    """The store could not take a write in time (SQLite: another write held it past the busy
+    timeout). Temporary: the service answers 503 with ``Retry-After``, which ``ilms push``
+    and other clients retry on."""
+
+    status = 503
+    sdmx_code = 503
+    retry_after = 30
+
+
 class MalformedData(InvalidRequest):
     """A data message that cannot be read at all (not well-formed, truncated, not SDMX).
 

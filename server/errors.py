@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from lxml import etree
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exchange.errors import IlmsError
+from exchange.errors import Busy, IlmsError
 from exchange.formats.sdmxml import COM, MES, XML_LANG, qname
 from server.negotiation import Rendering, prefers_json
 
@@ -95,9 +95,12 @@ def error_response(request: Request, status: int, code: int, message: str) -> Re
 
 async def _ilms_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IlmsError)
-    if exc.status >= 500 and exc.status != 501:
+    if exc.status >= 500 and exc.status not in (501, 503):
         log.error("%s %s failed: %s", request.method, request.url.path, exc)
-    return error_response(request, exc.status, exc.sdmx_code, str(exc))
+    response = error_response(request, exc.status, exc.sdmx_code, str(exc))
+    if isinstance(exc, Busy):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from exchange.errors import NotFound
+from exchange.errors import Busy, NotFound
 from exchange.storage.engine import now_us
 from exchange.storage.tables import changes, submissions
 
@@ -136,8 +136,16 @@ class Submissions:
         self.engine = engine
 
     def add(self, submission: Submission) -> Submission:
-        with self.engine.begin() as conn:
-            conn.execute(submissions.insert().values(**submission.row()))
+        """Log a new submission; :class:`~exchange.errors.Busy` if the store cannot take the
+        write in time (on SQLite, a long push holds the one write lock while it validates and
+        stores: the newcomer is asked to come back rather than failing)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(submissions.insert().values(**submission.row()))
+        except sa.exc.OperationalError as exc:
+            if "locked" not in str(exc.orig):
+                raise
+            raise Busy("the store is busy with another submission; try again in a minute") from exc
         return submission
 
     def get(self, submission_id: str) -> Submission:
