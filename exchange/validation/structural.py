@@ -161,7 +161,13 @@ class PeriodCheck:
             return
         period = place.obs.period
         if not period:
-            emit("missing-dimension", f"{self.time_id} has no value.", place, self.time_id)
+            emit(
+                "missing-dimension",
+                f"{self.time_id} has no value: the period of this value is missing.",
+                place,
+                self.time_id,
+                suggestion="Give the period (in a workbook: the year at the head of the column).",
+            )
             return
         found = period_frequency(period)
         if found is None:

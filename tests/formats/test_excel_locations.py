@@ -211,6 +211,9 @@ def test_values_under_a_header_that_is_not_a_year_are_errors_at_the_header(
         ("K6", "TIME_PERIOD", "2018 (prov.)"),
     ]
     assert places(report, "missing-dimension") == [("L6", "TIME_PERIOD", None)]
+    (missing,) = [i for i in report.issues if i.code == "missing-dimension"]
+    assert "period of this value is missing" in missing.message
+    assert "year at the head of the column" in (missing.suggestion or "")
     assert report.observations == 6  # each value read, none left out
 
 
