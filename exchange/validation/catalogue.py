@@ -326,18 +326,9 @@ class Emitter:
         suggestion: str | None = None,
     ) -> None:
         """An issue at one observation; its Location is built only if it will be listed."""
-        self.count += 1
-        self.builder.add_lazy(
+        self.lazy(
             code,
-            CATALOGUE[code].severity,
-            lambda: Issue(
-                code=code,
-                severity=CATALOGUE[code].severity,
-                message=message,
-                location=place.at(component, value),
-                expected=expected,
-                suggestion=suggestion,
-            ),
+            lambda: make_issue(code, message, place.at(component, value), expected, suggestion),
         )
 
     def at(
@@ -350,12 +341,7 @@ class Emitter:
         suggestion: str | None = None,
     ) -> None:
         """An issue at a location that is not one observation (a group, a whole series)."""
-        self.count += 1
-        self.builder.add_lazy(
-            code,
-            CATALOGUE[code].severity,
-            lambda: make_issue(code, message, location, expected, suggestion),
-        )
+        self.lazy(code, lambda: make_issue(code, message, location, expected, suggestion))
 
     def lazy(self, code: str, build: Callable[[], Issue]) -> None:
         """An issue built only if it will be listed (messages of group checks cost Decimals)."""
