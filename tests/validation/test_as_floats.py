@@ -1,5 +1,6 @@
 """The batch path reads plain numbers as integers over a power of ten: the same doubles as
-``float`` of their text, which the exact path uses (so the two paths judge the same numbers)."""
+``float`` of their text, which the exact path uses (so the two paths judge the same numbers),
+and the same integers whichever way they were read (JSON, or ``int`` for leading zeros)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exchange.validation.batch import as_floats
+from exchange.validation.lanes import pack
 
 #: plain numbers: digits, then (with decimals) a dot and exactly that many digits
 _DIGITS = st.text("0123456789", min_size=1, max_size=25)
@@ -19,10 +21,12 @@ def test_same_doubles_as_float(decimals: int, parts: list[tuple[str, str]]) -> N
     values = [
         f"{whole}.{(tail * decimals)[:decimals]}" if decimals else whole for whole, tail in parts
     ]
-    assert as_floats("|".join(values), decimals) == [float(v) for v in values]
+    floats, lanes = as_floats("|".join(values), decimals)
+    assert floats == [float(v) for v in values]
+    assert lanes == pack([int(v.replace(".", "")) for v in values])
 
 
 def test_too_long_for_int_falls_back_to_float() -> None:
     long = "9" * (sys.get_int_max_str_digits() + 1)
-    assert as_floats(f"{long}|1", 0) == [float(long), 1.0]
-    assert as_floats(f"{long}.5|1.5", 1) == [float(f"{long}.5"), 1.5]
+    assert as_floats(f"{long}|1", 0) == ([float(long), 1.0], None)
+    assert as_floats(f"{long}.5|1.5", 1) == ([float(f"{long}.5"), 1.5], None)
