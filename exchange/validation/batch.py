@@ -59,6 +59,17 @@ _Clean = tuple[
 ]
 
 
+#: Longest run whose mappings a consistency verdict remembers (bounds the memo's memory).
+_TIMED_SIZE = 256
+#: a consistency verdict remembered (see ``Batch._consistent_in_time``)
+_Timed = tuple[int, Mapping[str, str], tuple[Mapping[str, str], ...]]
+
+
+def _same_objects(known: tuple[object, ...], found: tuple[object, ...]) -> bool:
+    """Whether two tuples hold the same objects, in order (identity, not equality)."""
+    return len(known) == len(found) and all(map(is_, known, found))
+
+
 class _Any:
     """Stands for the codes of a dimension without a codelist: every value is allowed."""
 
@@ -132,8 +143,9 @@ class Batch:
         #: (series-level consistency slots, mapping) → (the mapping, its decimals limit), for
         #: mappings whose attribute, unit and consistency checks passed with those slots
         self._verdicts: dict[tuple[int, int], tuple[Mapping[str, str], int | None]] = {}
-        #: (memo, periods) → (memo writes then, the one mapping found consistent)
-        self._timed: dict[tuple[int, tuple[str | None, ...]], tuple[int, Mapping[str, str]]] = {}
+        #: (memo, periods) → (memo writes then, the first mapping found consistent, and all of
+        #: them when there were several)
+        self._timed: dict[tuple[int, tuple[str | None, ...]], _Timed] = {}
 
     def key_checks(self, series: Series, obs: Observation) -> bool:
         """Ask the key checks (codes of the key, the reporter) about a new series; remember
@@ -283,20 +295,25 @@ class Batch:
         one: bool,
     ) -> bool:
         """Whether the memo of a consistency slot with a period says every observation's
-        mapping is consistent. Series of one country share the slot and their periods: with
-        one mapping, the answer is remembered until the exact path writes a memo again."""
+        mapping is consistent. Series of one country share the slot and their periods: the
+        answer is remembered with the mappings it was for (the one mapping, or the run's
+        mappings in order) until the exact path writes a memo again; comparing identities
+        costs less than looking every period up again."""
         first = mappings[0]
         memo_key = (id(memo), periods)
-        if one:
-            known = self._timed.get(memo_key)
-            if known is not None and known[0] == self.p.memo_writes and known[1] is first:
-                return True
+        known = self._timed.get(memo_key)
+        if (
+            known is not None
+            and known[0] == self.p.memo_writes
+            and (known[1] is first if one else _same_objects(known[2], mappings))
+        ):
+            return True
         if not all(map(is_, map(memo.get, periods), mappings)):
             return False
-        if one:
+        if one or len(mappings) <= _TIMED_SIZE:
             if len(self._timed) >= MEMO_SIZE:
                 self._timed.clear()
-            self._timed[memo_key] = (self.p.memo_writes, first)
+            self._timed[memo_key] = (self.p.memo_writes, first, () if one else mappings)
         return True
 
     def _clean_mapping(
