@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from functools import reduce
 from itertools import compress, repeat
-from json import loads
+from json import JSONDecoder
+from json.scanner import make_scanner
 from operator import contains, is_, is_not, itemgetter, methodcaller, not_, or_, truediv
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from exchange.model.records import Observation
 from exchange.validation.catalogue import Place, Probe
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from exchange.validation.exact import PeriodEntry
     from exchange.validation.pipeline import Handles, Pipeline, Series
 
-__all__ = ["MEMO_SIZE", "Batch", "as_floats"]
+__all__ = ["MEMO_SIZE", "Batch", "plain_values"]
 
 #: Attribute mappings remembered by identity (readers that build a mapping per observation
 #: would otherwise keep every one alive).
@@ -46,12 +47,14 @@ _FAIL = -2  # no common decimals limit: not a limit value (those are None or >= 
 #: a run's periods known clean: (the period texts, their years, their duplicate bits or 0/-1,
 #: the periods as first remembered)
 _Known = tuple[list[str | None], list[int], int, tuple[str | None, ...]]
-#: a clean run's observations with a number: periods, years, values, the values in lanes (or
-#: None), half units, the values joined by "|", locations
+#: a clean run's observations with a number: periods, years, values and their scale (see
+#: ``plain_values``), the values in lanes (or None), half units, the values joined by "|",
+#: locations
 _Clean = tuple[
     list[str | None],
     list[int],
-    list[float],
+    Sequence[float],
+    int,
     int | None,
     float | list[float | None],
     str,
@@ -90,30 +93,38 @@ def _joined_locations(
     return joined if joined.count(SEPARATOR) == len(locations) - 1 else locations
 
 
-def as_floats(text: str, decimals: int) -> tuple[list[float], int | None]:
-    """The values of ``text`` — plain numbers (digits, a dot) with exactly ``decimals``
-    decimals, joined by "|" — as floats, each the same double as ``float`` of its text, and as
-    integers in units of the last decimal packed in lanes (:mod:`~exchange.validation.lanes`;
-    None if a value does not fit one).
+#: JSON's scanner itself (C): ``json.loads`` adds two Python calls and a whitespace match, a
+#: fifth of the time for a run's values
+_scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(cast("Any", JSONDecoder()))
 
-    Why not ``float``: it is the costliest step of the batch path (~0.18 µs a value), and
-    ``int`` reads the digits without the dot in less than half that (with the split and the
-    division, ~0.14 µs a value). The quotient of two integers is correctly rounded, as
-    ``float`` of a decimal text is: both are the double nearest to the same number. The
-    integers are at hand then: packing them costs ~20 ns a value and spares the totals check
-    several times that. ``json.loads`` reads a list of integers a fifth faster than ``int``
-    one by one, but JSON has no leading zeros (``0.5`` is ``05`` without its dot): those go
-    the ``int`` way.
+
+def plain_values(text: str, decimals: int) -> tuple[Sequence[float], int, int | None]:
+    """The values of ``text`` — plain numbers (digits, a dot) with exactly ``decimals``
+    decimals, joined by "|" — as integers in units of the last decimal, with their scale
+    (10 to the power ``decimals``) and packed in lanes (:mod:`~exchange.validation.lanes`);
+    when one does not fit a lane (16 digits or more), as floats with a scale of 1 and no lanes.
+    Either way, each value divided by the scale is the same double as ``float`` of its text
+    (a quotient of integers is correctly rounded, as ``float`` of a decimal text is).
+
+    Why integers: ``float`` is the costliest step of the batch path (~0.18 µs a value), and
+    ``int`` reads the digits without the dot in less than half that. The totals are then
+    checked in lanes, exactly, and the other checks divide the few values they compare.
+    ``json.loads`` reads a list of integers a fifth faster than ``int`` one by one, but JSON has
+    no leading zeros (``0.5`` is ``05`` without its dot): those go the ``int`` way.
     """
     digits = text.replace(".", "") if decimals else text
     try:
         if "|0" in digits or (digits[0] == "0" and digits[1:2] not in ("", "|")):
             integers = list(map(int, digits.split("|")))
         else:
-            integers = loads(f"[{digits.replace('|', ',')}]")
-        return list(map(truediv, integers, repeat(10**decimals))), pack(integers)
-    except (ValueError, OverflowError):  # more digits than ``int`` reads, or beyond a double
-        return list(map(float, text.split("|"))), None
+            integers = _scan_json(f"[{digits.replace('|', ',')}]", 0)[0]
+    except (ValueError, OverflowError):  # more digits than ``int`` reads
+        return list(map(float, text.split("|"))), 1, None
+    scale = 10**decimals
+    lanes = pack(integers)
+    if lanes is None:
+        return list(map(truediv, integers, repeat(scale))), 1, None
+    return integers, scale, lanes
 
 
 def _joined(one: str) -> re.Pattern[str]:
@@ -167,18 +178,19 @@ class Batch:
         clean = self._vouch(series, chunk)
         if clean is None:
             return False
-        periods, years, numbers, lanes, halves, texts, locations = clean
+        periods, years, numbers, scale, lanes, halves, texts, locations = clean
         p = self.p
         if handles and numbers:
             where = _joined_locations(locations)
-            run = Run(periods, array("d", numbers), halves, texts, where, lanes=lanes)
+            floats = None if lanes is not None else array("d", numbers)
+            run = Run(periods, floats, halves, texts, where, lanes=lanes, scale=scale)
             for columns, code in handles:
                 columns.runs.append((code, run))
             p.groups.opened += len(numbers) * len(handles)  # type: ignore[union-attr]
         if p.change is not None:
             for year, number in zip(reversed(years), reversed(numbers), strict=True):
                 if year != -1:
-                    series.last_year, series.last_value = year, number
+                    series.last_year, series.last_value = year, number / scale
                     break
         if p.cross is not None and p.cross_at >= 0:
             for obs in chunk:
@@ -207,13 +219,14 @@ class Batch:
         found = self._numbers(present, limit)
         if found is None:
             return None
-        numbers, lanes, halves, texts = found
-        if (p.change is not None and numbers and not self._steady(series, years, numbers)) or (
+        numbers, scale, lanes, halves, texts = found
+        steady = self._steady
+        if (p.change is not None and numbers and not steady(series, years, numbers, scale)) or (
             p.duplicates is not None and not self._new_periods(series, bits, periods)
         ):
             return None
         p.same_attrs, p.limit = mappings[-1], limit
-        return same_periods, years, numbers, lanes, halves, texts, locations
+        return same_periods, years, numbers, scale, lanes, halves, texts, locations
 
     def _known_periods(
         self, clean: dict[str, PeriodEntry], periods: tuple[str | None, ...]
@@ -366,13 +379,13 @@ class Batch:
 
     def _numbers(
         self, present: list[str], limit: int | None
-    ) -> tuple[list[float], int | None, float | list[float | None], str] | None:
-        """The values as floats, in lanes when they all have as many decimals (else None),
-        the half unit of their last decimal (one if they all have as many decimals, else one
-        per value) and the values joined by "|", if every one is a plain number with at most
-        ``limit`` decimals (and, in a rate table, below 100)."""
+    ) -> tuple[Sequence[float], int, int | None, float | list[float | None], str] | None:
+        """The values and their scale (see :func:`plain_values`), in lanes when they all have
+        as many decimals (else None), the half unit of their last decimal (one if they all
+        have as many decimals, else one per value) and the values joined by "|", if every one
+        is a plain number with at most ``limit`` decimals (and, in a rate table, below 100)."""
         if not present:
-            return [], None, 0.0, ""
+            return [], 1, None, 0.0, ""
         text = "|".join(present)
         first = present[0]
         dot = first.find(".")
@@ -382,19 +395,19 @@ class Batch:
             if decimals >= len(HALF_UNITS):
                 return None
             halves = HALF_UNITS[decimals]
-            numbers, lanes = as_floats(text, decimals)
+            numbers, scale, lanes = plain_values(text, decimals)
         elif self._upto(limit).fullmatch(text):
             counts = map(len, map(_AFTER_DOT, map(str.partition, present, repeat("."))))
             try:
                 halves = list(map(HALF_UNITS.__getitem__, counts))
             except IndexError:
                 return None
-            numbers, lanes = list(map(float, present)), None
+            numbers, scale, lanes = list(map(float, present)), 1, None
         else:
             return None
-        if self.rate and max(numbers) >= 100:
+        if self.rate and max(numbers) / scale >= 100:
             return None
-        return numbers, lanes, halves, text
+        return numbers, scale, lanes, halves, text
 
     def _exact(self, decimals: int) -> re.Pattern[str]:
         found = self._exactly.get(decimals)
@@ -410,26 +423,35 @@ class Batch:
             found = self._at_most[limit] = _joined(rf"[0-9]+(?:\.{after})?")
         return found
 
-    def _steady(self, series: Series, years: list[int], numbers: list[float]) -> bool:
-        """No implausible year-on-year change (the rule of ``ChangeRule``) in the run."""
+    def _steady(
+        self, series: Series, years: list[int], values: Sequence[float], scale: int
+    ) -> bool:
+        """No implausible year-on-year change (the rule of ``ChangeRule``) in the run; the
+        values are over ``scale`` (see :func:`plain_values`)."""
         last_year, last_value = series.last_year, series.last_value
         factor, low = self.factor, self.low
-        smallest = min(numbers)
+        smallest = min(values) / scale
         if -1 not in years and smallest > 0 and (last_year == -1 or last_value > 0):
             # the whole run within a factor: so is every year's value against the last one
-            largest = max(numbers)
+            largest = max(values) / scale
             if last_year != -1:
                 smallest, largest = min(smallest, last_value), max(largest, last_value)
             if largest <= factor * smallest * (1 - 1e-9):  # (a margin for float rounding)
                 return True
-            chain = [last_value, *numbers] if last_year != -1 else numbers
-            ratios = list(map(truediv, chain[1:], chain[:-1]))
-            if not ratios or (max(ratios) <= factor and min(ratios) >= low):
+            # ratios of the values as they are: a margin covers the roundings of the floats
+            # the exact path divides (the quotients differ by a few units in the last place)
+            ratios = list(map(truediv, values[1:], values[:-1]))
+            if last_year != -1:
+                ratios.append(values[0] / scale / last_value)
+            if not ratios or (
+                max(ratios) <= factor * (1 - 1e-12) and min(ratios) >= low * (1 + 1e-12)
+            ):
                 return True
         least = self.least
-        for year, number in zip(years, numbers, strict=True):
+        for year, value in zip(years, values, strict=True):
             if year == -1:
                 continue
+            number = value / scale
             if last_year == year - 1 and number > 0 and last_value > 0:
                 ratio = number / last_value
                 if (ratio > factor or ratio < low) and (number >= least or last_value >= least):

@@ -21,7 +21,7 @@ from itertools import repeat
 from operator import add, attrgetter, lt, sub
 from typing import cast
 
-from exchange.validation.lanes import below, hold
+from exchange.validation.lanes import below, hold, unpack
 
 __all__ = ["SEPARATOR", "Cell", "Columns", "OpenRun", "Periods", "Plan", "Run", "Single"]
 
@@ -44,28 +44,30 @@ class Run:
     Compact on purpose: groups stay open while the stream moves through a whole country, and
     holding every observation (its key, its strings) would spread the reader's fresh objects
     over memory. A run holds the periods (one list shared by the series with the same
-    periods), the values as an ``array`` of doubles, one half unit (or one per cell), and the
-    texts a report may need, joined into one string.
+    periods), the values (in lanes of one integer, or as an ``array`` of doubles), one half
+    unit (or one per cell), and the texts a report may need, joined into one string.
     """
 
-    __slots__ = ("halves", "lanes", "locations", "negative", "numbers", "periods", "texts")
+    __slots__ = ("floats", "halves", "lanes", "locations", "negative", "periods", "scale", "texts")
 
     def __init__(
         self,
         periods: list[str | None],
-        numbers: Sequence[float],
+        numbers: Sequence[float] | None,
         halves: float | list[float | None] | None,
         texts: str | list[str],
         locations: str | Sequence[str | None] | None,
         *,
         negative: bool = False,
         lanes: int | None = None,
+        scale: int = 1,
     ) -> None:
         self.periods = periods
-        self.numbers = numbers
+        #: the values as floats; None until asked for when the lanes hold them
+        self.floats = numbers
         #: the values in units of their last decimal, one per lane (``lanes.pack``), when they
-        #: all have as many decimals (the half unit then says how many)
-        self.lanes = lanes
+        #: all have as many decimals; ``scale`` is 10 to the power of those decimals
+        self.lanes, self.scale = lanes, scale
         self.negative = negative  # whether a value is below zero (bounds float errors)
         #: one half unit for every cell (None: not a plain number), or one per cell
         self.halves = halves
@@ -89,6 +91,14 @@ class Run:
         halves = self.halves if isinstance(self.halves, list) else [self.halves] * n
         for period, *cell in zip(self.periods, self.numbers, halves, texts, wheres, strict=True):
             yield period, tuple(cell)  # type: ignore[misc]  # (a Cell: zip loses the types)
+
+    @property
+    def numbers(self) -> Sequence[float]:
+        """The values as floats (from the lanes, the first time, when only they hold them:
+        the checks in lanes mostly spare it)."""
+        if self.floats is None:
+            self.floats = unpack(cast(int, self.lanes), len(self.periods), self.scale)
+        return self.floats
 
 
 _PERIODS, _HALVES, _NEGATIVE = attrgetter("periods"), attrgetter("halves"), attrgetter("negative")

@@ -23,8 +23,10 @@ path), so a sum of up to 255 parts cannot spill into the next lane.
 from __future__ import annotations
 
 from array import array
+from itertools import repeat
+from operator import truediv
 
-__all__ = ["BITS", "below", "hold", "pack"]
+__all__ = ["BITS", "below", "hold", "pack", "unpack"]
 
 BITS = 64
 _WIDTH = BITS // 8
@@ -38,10 +40,12 @@ _ONES: dict[int, int] = {}
 
 def pack(integers: list[int]) -> int | None:
     """The integers (non-negative, each below 2**56) in lanes; None if one is not."""
+    packed = array("q")
     try:
-        raw = array("q", integers).tobytes()
+        packed.fromlist(integers)  # (a fifth faster than ``array("q", integers)``)
     except OverflowError:
         return None
+    raw = packed.tobytes()
     if raw[_LIMIT_BYTE::_WIDTH].count(0) != len(integers):
         return None  # 2**56 or more, or negative (two's complement sets the top byte)
     return int.from_bytes(raw, "little")
@@ -86,3 +90,11 @@ def below(part: int, total: int, size: int) -> bool:
     """Whether in each of ``size`` periods the part is less than the total."""
     lanes = _lanes(total - part - _ones(size), size)
     return lanes is not None and max(lanes) < _BORROWED
+
+
+def unpack(lanes: int, size: int, scale: int) -> list[float]:
+    """The values of :func:`pack` ed integers divided by ``scale`` (a power of ten): the same
+    doubles as ``float`` of their decimal texts (a quotient of integers is correctly rounded)."""
+    integers = array("q")
+    integers.frombytes(lanes.to_bytes(size * _WIDTH, "little"))
+    return list(map(truediv, integers, repeat(scale)))
