@@ -64,8 +64,9 @@ _NAMES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 
 _STAR = ("*",)  # stands for the dimension a group's cells differ in
 
-#: where an observation of a series goes: (dimension index, group id, its code there)
-Slot = tuple[int, int, str]
+#: where an observation of a series goes: (dimension index, the key with that dimension
+#: blanked — which names the group —, its code there)
+Slot = tuple[int, tuple[str, ...], str]
 
 
 class GroupRules:
@@ -73,11 +74,8 @@ class GroupRules:
 
     def __init__(self, schema: Schema) -> None:
         self.dimension_ids = schema.dimension_ids
-        #: a group id stands for (dimension index, key with it blanked) — kept for locations
-        self.bases: list[tuple[int, tuple[str, ...]]] = []
-        self._ids: dict[tuple[int, tuple[str, ...]], int] = {}
-        #: dimension index → group id → its cells: the open windows
-        self.open: dict[int, dict[int, Columns]] = {}
+        #: dimension index → the key with it blanked → the group's cells: the open windows
+        self.open: dict[int, dict[tuple[str, ...], Columns]] = {}
         self.opened = 0  # cells added since the last count (an upper bound of open cells)
         self.unchecked = 0  # groups dropped before they could be checked
         self.last: tuple[str, ...] | None = None  # the key of the last observation added
@@ -85,27 +83,22 @@ class GroupRules:
 
     def slots(self, key: tuple[str, ...]) -> tuple[Slot, ...]:
         """The groups an observation with this series key takes part in."""
-        pairs = []
-        for index, code in enumerate(key):
-            if code in VERSION_OF:
-                base = (index, key[:index] + _STAR + key[index + 1 :])
-                group = self._ids.get(base)
-                if group is None:
-                    group = self._ids[base] = len(self.bases)
-                    self.bases.append(base)
-                pairs.append((index, group, code))
-        return tuple(pairs)
+        return tuple(
+            (index, key[:index] + _STAR + key[index + 1 :], code)
+            for index, code in enumerate(key)
+            if code in VERSION_OF
+        )
 
     def handles(self, slots: tuple[Slot, ...]) -> tuple[tuple[Columns, str], ...]:
         """Per slot, the open group's cells (created if needed) and the code."""
         found = []
-        for index, group, code in slots:
+        for index, rest, code in slots:
             window = self.open.get(index)
             if window is None:
                 window = self.open[index] = {}
-            columns = window.get(group)
+            columns = window.get(rest)
             if columns is None:
-                columns = window[group] = Columns()
+                columns = window[rest] = Columns()
             found.append((columns, code))
         return tuple(found)
 
@@ -159,18 +152,17 @@ class GroupRules:
         window = self.open.pop(index, {})
         dim = self.dimension_ids[index]
         plan_of = self._plan_of
-        for group, columns in window.items():
+        for rest, columns in window.items():
             if early or not columns.clearly_clean(plan_of):
-                self._check_periods(dim, group, columns.by_period(), emit, early=early)
+                self._check_periods(dim, rest, columns.by_period(), emit, early=early)
 
     def _plan_of(self, codes: tuple[str, ...]) -> Plan:
         return self._plans.get(codes) or self._plan(codes)
 
     def _check_periods(
-        self, dim: str, group: int, window: Periods, emit: Emitter, *, early: bool
+        self, dim: str, rest: tuple[str, ...], window: Periods, emit: Emitter, *, early: bool
     ) -> None:
         """Check one group's totals and migrant pairs period by period."""
-        rest = self.bases[group][1]
         for period, cells in window.items():
             if len(cells) < 2:
                 self.unchecked += early  # its other cells may have come later

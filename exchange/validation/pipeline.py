@@ -44,6 +44,7 @@ from exchange.validation.ilms_columns import Columns
 from exchange.validation.ilms_cross import CrossTableIndex
 from exchange.validation.ilms_rules import ChangeRule, ObservationRules
 from exchange.validation.ilms_totals import GroupRules
+from exchange.validation.ilms_totals import Slot as GroupSlot
 from exchange.validation.structural import (
     AttributeCheck,
     Check,
@@ -95,7 +96,7 @@ class Series:
         self,
         key: tuple[str, ...],
         periods: dict[str, PeriodEntry],
-        slots: tuple[tuple[int, int, str], ...],
+        slots: tuple[GroupSlot, ...],
     ) -> None:
         self.key = key
         self.dims_ok = False
