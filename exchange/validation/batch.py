@@ -183,7 +183,10 @@ class Batch:
         if handles and numbers:
             where = _joined_locations(locations)
             floats = None if lanes is not None else array("d", numbers)
-            run = Run(periods, floats, halves, texts, where, lanes=lanes, scale=scale)
+            distinct = p.duplicates is not None  # (then no period came twice: see _new_periods)
+            run = Run(
+                periods, floats, halves, texts, where, lanes=lanes, scale=scale, distinct=distinct
+            )
             for columns, code in handles:
                 columns.runs.append((code, run))
             p.groups.opened += len(numbers) * len(handles)  # type: ignore[union-attr]

@@ -48,7 +48,17 @@ class Run:
     unit (or one per cell), and the texts a report may need, joined into one string.
     """
 
-    __slots__ = ("floats", "halves", "lanes", "locations", "negative", "periods", "scale", "texts")
+    __slots__ = (
+        "distinct",
+        "floats",
+        "halves",
+        "lanes",
+        "locations",
+        "negative",
+        "periods",
+        "scale",
+        "texts",
+    )
 
     def __init__(
         self,
@@ -61,8 +71,10 @@ class Run:
         negative: bool = False,
         lanes: int | None = None,
         scale: int = 1,
+        distinct: bool = False,
     ) -> None:
         self.periods = periods
+        self.distinct = distinct  # whether the periods are known to be distinct
         #: the values as floats; None until asked for when the lanes hold them
         self.floats = numbers
         #: the values in units of their last decimal, one per lane (``lanes.pack``), when they
@@ -171,12 +183,13 @@ class Columns:
         )
         if len(set(heads)) != len(heads) or not all(map(isinstance, runs, repeat(Run))):
             return None
-        first = cast(Run, runs[0]).periods
-        if len(set(first)) != len(first):
-            return None
+        head = cast(Run, runs[0])
+        first = head.periods
         # (series of a table share one list of periods: mostly an identity check)
         periods = list(map(_PERIODS, runs))
         if periods.count(first) != len(periods):
+            return None
+        if not head.distinct and len(set(first)) != len(first):
             return None
         return heads, len(first)
 
