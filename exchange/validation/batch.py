@@ -48,8 +48,8 @@ _FAIL = -2  # no common decimals limit: not a limit value (those are None or >= 
 #: the periods as first remembered)
 _Known = tuple[list[str | None], list[int], int, tuple[str | None, ...]]
 #: a clean run's observations with a number: periods, years, values and their scale (see
-#: ``plain_values``), the values in lanes (or None), half units, the values joined by "|",
-#: locations
+#: ``plain_values``), the values in lanes (or None), half units, the values joined by "|"
+#: (None when the lanes give them back), locations
 _Clean = tuple[
     list[str | None],
     list[int],
@@ -57,7 +57,7 @@ _Clean = tuple[
     int,
     int | None,
     float | list[float | None],
-    str,
+    str | None,
     tuple[str | None, ...],
 ]
 
@@ -98,11 +98,13 @@ def _joined_locations(
 _scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(cast("Any", JSONDecoder()))
 
 
-def plain_values(text: str, decimals: int) -> tuple[Sequence[float], int, int | None]:
+def plain_values(text: str, decimals: int) -> tuple[Sequence[float], int, int | None, bool]:
     """The values of ``text`` — plain numbers (digits, a dot) with exactly ``decimals``
     decimals, joined by "|" — as integers in units of the last decimal, with their scale
     (10 to the power ``decimals``) and packed in lanes (:mod:`~exchange.validation.lanes`);
     when one does not fit a lane (16 digits or more), as floats with a scale of 1 and no lanes.
+    The last item says whether ``lanes.written`` gives ``text`` back (no value has a leading
+    zero), so that it need not be kept.
     Either way, each value divided by the scale is the same double as ``float`` of its text
     (a quotient of integers is correctly rounded, as ``float`` of a decimal text is).
 
@@ -113,18 +115,19 @@ def plain_values(text: str, decimals: int) -> tuple[Sequence[float], int, int | 
     no leading zeros (``0.5`` is ``05`` without its dot): those go the ``int`` way.
     """
     digits = text.replace(".", "") if decimals else text
+    zeros = "|0" in digits or (digits[0] == "0" and digits[1:2] not in ("", "|"))
     try:
-        if "|0" in digits or (digits[0] == "0" and digits[1:2] not in ("", "|")):
+        if zeros:
             integers = list(map(int, digits.split("|")))
         else:
             integers = _scan_json(f"[{digits.replace('|', ',')}]", 0)[0]
     except (ValueError, OverflowError):  # more digits than ``int`` reads
-        return list(map(float, text.split("|"))), 1, None
+        return list(map(float, text.split("|"))), 1, None, False
     scale = 10**decimals
     lanes = pack(integers)
     if lanes is None:
-        return list(map(truediv, integers, repeat(scale))), 1, None
-    return integers, scale, lanes
+        return list(map(truediv, integers, repeat(scale))), 1, None, False
+    return integers, scale, lanes, not zeros
 
 
 def _joined(one: str) -> re.Pattern[str]:
@@ -382,13 +385,13 @@ class Batch:
 
     def _numbers(
         self, present: list[str], limit: int | None
-    ) -> tuple[Sequence[float], int, int | None, float | list[float | None], str] | None:
+    ) -> tuple[Sequence[float], int, int | None, float | list[float | None], str | None] | None:
         """The values and their scale (see :func:`plain_values`), in lanes when they all have
         as many decimals (else None), the half unit of their last decimal (one if they all
         have as many decimals, else one per value) and the values joined by "|", if every one
         is a plain number with at most ``limit`` decimals (and, in a rate table, below 100)."""
         if not present:
-            return [], 1, None, 0.0, ""
+            return [], 1, None, 0.0, None
         text = "|".join(present)
         first = present[0]
         dot = first.find(".")
@@ -398,19 +401,20 @@ class Batch:
             if decimals >= len(HALF_UNITS):
                 return None
             halves = HALF_UNITS[decimals]
-            numbers, scale, lanes = plain_values(text, decimals)
+            numbers, scale, lanes, written = plain_values(text, decimals)
+            kept = None if written else text  # (the lanes give the texts back)
         elif self._upto(limit).fullmatch(text):
             counts = map(len, map(_AFTER_DOT, map(str.partition, present, repeat("."))))
             try:
                 halves = list(map(HALF_UNITS.__getitem__, counts))
             except IndexError:
                 return None
-            numbers, scale, lanes = list(map(float, present)), 1, None
+            numbers, scale, lanes, kept = list(map(float, present)), 1, None, text
         else:
             return None
         if self.rate and max(numbers) / scale >= 100:
             return None
-        return numbers, scale, lanes, halves, text
+        return numbers, scale, lanes, halves, kept
 
     def _exact(self, decimals: int) -> re.Pattern[str]:
         found = self._exactly.get(decimals)

@@ -21,7 +21,7 @@ from itertools import repeat
 from operator import add, attrgetter, lt, sub
 from typing import cast
 
-from exchange.validation.lanes import below, hold, unpack
+from exchange.validation.lanes import below, hold, unpack, written
 
 __all__ = ["SEPARATOR", "Cell", "Columns", "OpenRun", "Periods", "Plan", "Run", "Single"]
 
@@ -65,7 +65,7 @@ class Run:
         periods: list[str | None],
         numbers: Sequence[float] | None,
         halves: float | list[float | None] | None,
-        texts: str | list[str],
+        texts: str | list[str] | None,
         locations: str | Sequence[str | None] | None,
         *,
         negative: bool = False,
@@ -83,7 +83,8 @@ class Run:
         self.negative = negative  # whether a value is below zero (bounds float errors)
         #: one half unit for every cell (None: not a plain number), or one per cell
         self.halves = halves
-        #: the values as written, joined by "|" when more than one (plain numbers have none)
+        #: the values as written, joined by "|" when more than one (plain numbers have none);
+        #: None when the lanes give them back (``lanes.written``): less to hold while open
         self.texts = texts
         #: where each cell is: the one location, or joined by SEPARATOR, or one per cell
         self.locations = locations
@@ -91,7 +92,11 @@ class Run:
     def cells(self) -> Iterator[tuple[str | None, Cell]]:
         """(period, cell) for each cell, in order."""
         n = len(self.periods)
-        texts = self.texts if isinstance(self.texts, list) else self.texts.split("|")
+        texts: Sequence[str]
+        if self.texts is None:
+            texts = written(cast(int, self.lanes), n, self.scale)
+        else:
+            texts = self.texts if isinstance(self.texts, list) else self.texts.split("|")
         where = self.locations
         wheres: Sequence[str | None]
         if isinstance(where, str):

@@ -26,7 +26,7 @@ from array import array
 from itertools import repeat
 from operator import truediv
 
-__all__ = ["BITS", "below", "hold", "pack", "unpack"]
+__all__ = ["BITS", "below", "hold", "pack", "unpack", "written"]
 
 BITS = 64
 _WIDTH = BITS // 8
@@ -92,9 +92,24 @@ def below(part: int, total: int, size: int) -> bool:
     return lanes is not None and max(lanes) < _BORROWED
 
 
+def _integers(lanes: int, size: int) -> array[int]:
+    integers = array("q")
+    integers.frombytes(lanes.to_bytes(size * _WIDTH, "little"))
+    return integers
+
+
 def unpack(lanes: int, size: int, scale: int) -> list[float]:
     """The values of :func:`pack` ed integers divided by ``scale`` (a power of ten): the same
     doubles as ``float`` of their decimal texts (a quotient of integers is correctly rounded)."""
-    integers = array("q")
-    integers.frombytes(lanes.to_bytes(size * _WIDTH, "little"))
-    return list(map(truediv, integers, repeat(scale)))
+    return list(map(truediv, _integers(lanes, size), repeat(scale)))
+
+
+def written(lanes: int, size: int, scale: int) -> list[str]:
+    """The :func:`pack` ed integers as decimal texts with ``scale`` (a power of ten) telling
+    the decimals: ``6146`` over 10 is ``614.6``. The texts they were read from, if those had
+    no leading zero (``07.5`` comes back as ``7.5``)."""
+    decimals = len(str(scale)) - 1
+    if not decimals:
+        return list(map(str, _integers(lanes, size)))
+    pairs = map(divmod, _integers(lanes, size), repeat(scale))
+    return [f"{whole}.{part:0{decimals}d}" for whole, part in pairs]

@@ -61,11 +61,11 @@ def test_values_a_lane_cannot_hold_are_not_packed() -> None:
 
 def test_a_total_beyond_rounding_is_caught_in_the_period_it_is() -> None:
     # three values of one decimal: 0.15 of tolerance, so 1 unit (0.1) passes and 2 do not
-    _, _, male = plain_values("5.0|5.0|5.0", 1)
-    _, _, female = plain_values("5.1|5.1|5.1", 1)
-    _, _, total = plain_values("10.1|10.2|10.0", 1)
+    _, _, male, _ = plain_values("5.0|5.0|5.0", 1)
+    _, _, female, _ = plain_values("5.1|5.1|5.1", 1)
+    _, _, total, _ = plain_values("10.1|10.2|10.0", 1)
     assert hold(total, [male, female], 1, 3) is True  # type: ignore[arg-type]
-    _, _, total = plain_values("10.1|10.3|10.1", 1)
+    _, _, total, _ = plain_values("10.1|10.3|10.1", 1)
     assert hold(total, [male, female], 1, 3) is False  # type: ignore[arg-type]
-    _, _, total = plain_values("10.1|10.1|9.9", 1)
+    _, _, total, _ = plain_values("10.1|10.1|9.9", 1)
     assert hold(total, [male, female], 1, 3) is False  # type: ignore[arg-type]

@@ -133,3 +133,27 @@ def test_a_file_checked_part_by_part_reports_once_whatever_asks_again(
     first, again = checking.report(), checking.report()
     assert codes(first) == codes(again) == {"total-mismatch": 1}
     assert not first.valid and not checking.clean  # now the error is known
+
+
+def test_a_total_found_wrong_in_lanes_is_reported_as_written(schema: Schema) -> None:
+    """Long series go the batch path, whose runs keep their values in lanes and not their
+    texts: the issue still quotes the values as written and the row of the total."""
+    years = range(2010, 2020)
+    values = {"SEX_T": "1234.5", "SEX_M": "700.0", "SEX_F": "534.5"}
+    data = [
+        Observation(
+            ("PHL", "A", "MST_TEMP_NB", sex, "AGE_10YRBANDS_TOTAL", "CBR_BIR_TOTAL"),
+            str(year),
+            "1240.5" if (sex, year) == ("SEX_T", 2015) else value,
+            NB,
+            location=f"row {row}",
+        )
+        for row, (sex, value, year) in enumerate(
+            ((s, v, y) for s, v in sorted(values.items()) for y in years), start=2
+        )
+    ]
+    report = check(schema, data)
+    assert codes(report) == {"total-mismatch": 1}
+    issue = report.issues[0]
+    assert issue.message == "SEX_T = 1240.5 but SEX_M + SEX_F = 1234.5 (difference 6.0)."
+    assert (issue.location.row, issue.location.period) == (27, "2015")
