@@ -47,6 +47,8 @@ _FAIL = -2  # no common decimals limit: not a limit value (those are None or >= 
 #: a run's periods known clean: (the period texts, their years, their duplicate bits or 0/-1,
 #: the periods as first remembered)
 _Known = tuple[list[str | None], list[int], int, tuple[str | None, ...]]
+#: the observations with a value: values, periods, years, locations (see ``_with_values``)
+_Present = tuple[Sequence[str], list[str | None], list[int], tuple[str | None, ...]]
 #: a clean run's observations with a number: periods, years, values and their scale (see
 #: ``plain_values``), the values in lanes (or None), half units, the values joined by "|"
 #: (None when the lanes give them back), locations
@@ -154,6 +156,8 @@ class Batch:
         self._at_most: dict[int | None, re.Pattern[str]] = {}
         self._periods: dict[tuple[int, tuple[str | None, ...]], _Known] = {}
         self._last: tuple[dict[str, PeriodEntry], _Known] | None = None  # the last answer
+        #: (periods, how many leading ones cut) → (those periods, the rest, their years)
+        self._cut: dict[tuple[int, int], tuple[list[str | None], list[str | None], list[int]]] = {}
         #: (series-level consistency slots, mapping) → (the mapping, its decimals limit), for
         #: mappings whose attribute, unit and consistency checks passed with those slots
         self._verdicts: dict[tuple[int, int], tuple[Mapping[str, str], int | None]] = {}
@@ -215,13 +219,10 @@ class Batch:
         limit = self._attributes(series, chunk, mappings, periods)
         if limit == _FAIL:
             return None
-        present: list[str] = list(filter(None, values))
-        if len(present) != len(chunk):
-            if not self._missing_explained(values, mappings):
-                return None
-            same_periods = list(compress(same_periods, values))
-            years = list(compress(years, values))
-            locations = tuple(compress(locations, values))
+        with_values = self._with_values(values, mappings, same_periods, years, locations)
+        if with_values is None:
+            return None
+        present, same_periods, years, locations = with_values
         found = self._numbers(present, limit)
         if found is None:
             return None
@@ -375,16 +376,49 @@ class Batch:
                 return False
         return True
 
-    def _missing_explained(
-        self, values: tuple[str | None, ...], mappings: tuple[Mapping[str, str], ...]
-    ) -> bool:
-        """Every empty value has an OBS_STATUS saying why (when the value check runs)."""
-        if self.p.value is None:
-            return True
-        return all(map(_STATUS, compress(mappings, map(not_, values))))
+    def _with_values(
+        self,
+        values: tuple[str | None, ...],
+        mappings: tuple[Mapping[str, str], ...],
+        periods: list[str | None],
+        years: list[int],
+        locations: tuple[str | None, ...],
+    ) -> _Present | None:
+        """The values, periods, years and locations of the observations with a value; None
+        if an empty value has no OBS_STATUS saying why (when the value check runs).
+
+        Series often begin with years reported "not available": those are cut off as slices,
+        and the shorter periods and years shared by the series cut the same way (an empty
+        text, which readers do not give, is left to the value pattern, which refuses it)."""
+        missing = values.count(None)
+        if not missing:
+            return cast("tuple[str, ...]", values), periods, years, locations
+        explained = self.p.value is None
+        if values[missing - 1] is None and values[:missing].count(None) == missing:
+            if not (explained or all(map(_STATUS, mappings[:missing]))):
+                return None
+            known = self._cut.get((id(periods), missing))
+            if known is None or known[0] is not periods:
+                if len(self._cut) >= MEMO_SIZE:
+                    self._cut.clear()
+                known = self._cut[(id(periods), missing)] = (
+                    periods,
+                    periods[missing:],
+                    years[missing:],
+                )
+            present = cast("tuple[str, ...]", values[missing:])
+            return present, known[1], known[2], locations[missing:]
+        if not (explained or all(map(_STATUS, compress(mappings, map(not_, values))))):
+            return None
+        return (
+            cast("tuple[str, ...]", tuple(filter(None, values))),
+            list(compress(periods, values)),
+            list(compress(years, values)),
+            tuple(compress(locations, values)),
+        )
 
     def _numbers(
-        self, present: list[str], limit: int | None
+        self, present: Sequence[str], limit: int | None
     ) -> tuple[Sequence[float], int, int | None, float | list[float | None], str | None] | None:
         """The values and their scale (see :func:`plain_values`), in lanes when they all have
         as many decimals (else None), the half unit of their last decimal (one if they all
