@@ -157,3 +157,30 @@ def test_a_total_found_wrong_in_lanes_is_reported_as_written(schema: Schema) -> 
     issue = report.issues[0]
     assert issue.message == "SEX_T = 1240.5 but SEX_M + SEX_F = 1234.5 (difference 6.0)."
     assert (issue.location.row, issue.location.period) == (27, "2015")
+
+
+@pytest.mark.parametrize("gaps", [(0,), (0, 1), (3,), (0, 4)])
+def test_empty_values_in_long_series_need_a_status(schema: Schema, gaps: tuple[int, ...]) -> None:
+    """Empty values at the start of a series (cut off as a slice) or inside it: each one
+    without OBS_STATUS is reported, once, at its row; with N they are fine. (A first series
+    alike makes the periods and attributes known, so that the second goes the batch path.)"""
+    noted = {**NB, "OBS_STATUS": "N"}
+
+    def series(sex: str, status: bool, gaps: tuple[int, ...], first: int) -> list[Observation]:
+        key = ("PHL", "A", "MST_TEMP_NB", sex, "AGE_10YRBANDS_TOTAL", "CBR_BIR_TOTAL")
+        return [
+            Observation(
+                key,
+                str(2010 + i),
+                None if i in gaps else f"{100 + i}.0",
+                noted if status and i in gaps else NB,
+                location=f"row {first + i}",
+            )
+            for i in range(8)
+        ]
+
+    assert check(schema, series("SEX_F", True, gaps, 2) + series("SEX_M", True, gaps, 10)).valid
+    report = check(schema, series("SEX_F", False, gaps, 2) + series("SEX_M", False, gaps, 10))
+    assert [(i.code, i.location.row) for i in report.issues] == [
+        ("missing-value", first + i) for first in (2, 10) for i in gaps
+    ]
