@@ -320,3 +320,7 @@ class Pipeline:
     def finish(self) -> None:
         for check in self.checks:
             check.finish(self.emit)
+        # The batch path and the pipeline refer to each other: a cycle that would keep every
+        # series' state alive until the collector's next full pass. Broken here, the state goes
+        # when the validation does, and a collection after the pass has little to look at.
+        del self.batch
