@@ -70,9 +70,27 @@ _TIMED_SIZE = 256
 _Timed = tuple[int, Mapping[str, str], tuple[Mapping[str, str], ...]]
 
 
-def _same_objects(known: tuple[object, ...], found: tuple[object, ...]) -> bool:
-    """Whether two tuples hold the same objects, in order (identity, not equality)."""
-    return len(known) == len(found) and all(map(is_, known, found))
+def _distinct(mappings: Sequence[Mapping[str, str]]) -> list[Mapping[str, str]] | None:
+    """The run's distinct mappings (equal ones count as one), None if more than 8.
+
+    Runs mostly share one mapping, or begin with a few others (years "not available" with
+    their OBS_STATUS): taken from the end, the copies of the last one are a suffix, cut off by
+    a slice; ``count`` compares identities first, so each step is a machine loop."""
+    distinct: list[Mapping[str, str]] = []
+    rest = mappings
+    while rest:
+        if len(distinct) == 8:
+            return None
+        last = rest[-1]
+        distinct.append(last)
+        copies = rest.count(last)
+        if copies == len(rest):
+            break
+        if rest[-copies:].count(last) == copies:
+            rest = rest[:-copies]
+        else:
+            rest = list(compress(rest, map(is_not, rest, repeat(last))))
+    return distinct
 
 
 class _Any:
@@ -279,14 +297,9 @@ class Batch:
         periods: tuple[str | None, ...],
     ) -> int | None:
         """The decimals limit every mapping of the run shares, if all are clean (else _FAIL)."""
-        first = mappings[0]
-        distinct = [first]
-        rest: Sequence[Mapping[str, str]] = mappings
-        while len(rest) != rest.count(distinct[-1]):  # (equal ones count as one: the usual)
-            if len(distinct) == 8:
-                return _FAIL  # many attribute combinations in one series: the exact way
-            rest = list(compress(rest, map(is_not, rest, repeat(distinct[-1]))))
-            distinct.append(rest[0])
+        distinct = _distinct(mappings)
+        if distinct is None:
+            return _FAIL  # many attribute combinations in one series: the exact way
         limit: int | None = _FAIL
         verdicts = self._verdicts
         for mapping in distinct:
@@ -317,15 +330,16 @@ class Batch:
         """Whether the memo of a consistency slot with a period says every observation's
         mapping is consistent. Series of one country share the slot and their periods: the
         answer is remembered with the mappings it was for (the one mapping, or the run's
-        mappings in order) until the exact path writes a memo again; comparing identities
-        costs less than looking every period up again."""
+        mappings in order) until the exact path writes a memo again; comparing them (by
+        identity first; equal mappings carry the same values, so the same verdict) costs less
+        than looking every period up again."""
         first = mappings[0]
         memo_key = (id(memo), periods)
         known = self._timed.get(memo_key)
         if (
             known is not None
             and known[0] == self.p.memo_writes
-            and (known[1] is first if one else _same_objects(known[2], mappings))
+            and (known[1] is first if one else known[2] == mappings)
         ):
             return True
         if not all(map(is_, map(memo.get, periods), mappings)):
