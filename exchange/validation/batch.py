@@ -174,6 +174,8 @@ class Batch:
         self._at_most: dict[int | None, re.Pattern[str]] = {}
         self._periods: dict[tuple[int, tuple[str | None, ...]], _Known] = {}
         self._last: tuple[dict[str, PeriodEntry], _Known] | None = None  # the last answer
+        #: list of years → (it, whether every period is a year)
+        self._years: dict[int, tuple[list[int], bool]] = {}
         #: (periods, how many leading ones cut) → (those periods, the rest, their years)
         self._cut: dict[tuple[int, int], tuple[list[str | None], list[str | None], list[int]]] = {}
         #: (series-level consistency slots, mapping) → (the mapping, its decimals limit), for
@@ -215,11 +217,14 @@ class Batch:
             for columns, code in handles:
                 columns.runs.append((code, run))
             p.groups.opened += len(numbers) * len(handles)  # type: ignore[union-attr]
-        if p.change is not None:
-            for year, number in zip(reversed(years), reversed(numbers), strict=True):
-                if year != -1:
-                    series.last_year, series.last_value = year, number / scale
-                    break
+        if p.change is not None and years:
+            if years[-1] != -1:  # (the usual: the last period is a year)
+                series.last_year, series.last_value = years[-1], numbers[-1] / scale
+            else:
+                for year, number in zip(reversed(years), reversed(numbers), strict=True):
+                    if year != -1:
+                        series.last_year, series.last_value = year, number / scale
+                        break
         if p.cross is not None and p.cross_at >= 0:
             for obs in chunk:
                 p.cross.add_one(p.cross_dims, p.cross_at, obs)
@@ -486,7 +491,7 @@ class Batch:
         last_year, last_value = series.last_year, series.last_value
         factor, low = self.factor, self.low
         smallest = min(values) / scale
-        if -1 not in years and smallest > 0 and (last_year == -1 or last_value > 0):
+        if self._all_years(years) and smallest > 0 and (last_year == -1 or last_value > 0):
             # the whole run within a factor: so is every year's value against the last one
             largest = max(values) / scale
             if last_year != -1:
@@ -513,6 +518,16 @@ class Batch:
                     return False
             last_year, last_value = year, number
         return True
+
+    def _all_years(self, years: list[int]) -> bool:
+        """Whether every period is a year (none is -1). Runs share their lists of years (see
+        ``_known_periods``): the answer is remembered per list."""
+        known = self._years.get(id(years))
+        if known is None or known[0] is not years:
+            if len(self._years) >= MEMO_SIZE:
+                self._years.clear()
+            known = self._years[id(years)] = (years, -1 not in years)
+        return known[1]
 
     def _new_periods(self, series: Series, bits: int, periods: tuple[str | None, ...]) -> bool:
         """No period twice in the run nor seen before for the series; recorded if so."""
