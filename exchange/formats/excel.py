@@ -236,10 +236,17 @@ def _map_columns(plan: _Plan, row: Sequence[object], name: str) -> None:
         header = lay.parse_header(cell)
         if isinstance(header, int):
             plan.years.append((index, header))
-        elif header in dimensions:
-            plan.dimensions[header] = index
-        elif header in attributes:
-            plan.attributes[header] = index
+        elif header in dimensions or header in attributes:
+            columns = plan.dimensions if header in dimensions else plan.attributes
+            if header in columns:  # which one the focal point filled in is anyone's guess
+                first = f"{get_column_letter(columns[header] + 1)}{plan.header_row}"
+                here = f"{get_column_letter(index + 1)}{plan.header_row}"
+                raise MalformedData(
+                    f"column {header} appears twice in the header row ({first} and {here});"
+                    " keep one",
+                    where=_where(name, here),
+                )
+            columns[header] = index
         else:
             plan.others.append((index, lay.header_text(cell)))
     missing = [d for d in dimensions if d not in plan.dimensions and d not in plan.defaults]

@@ -375,6 +375,24 @@ def test_workbook_without_dataflow_cell(template: bytes, store: StructureStore) 
     assert caught.value.where == "nso.xlsx: sheet Data!B1"
 
 
+def test_a_column_named_twice_is_refused_at_its_second_header(
+    template: bytes, store: StructureStore
+) -> None:
+    # The template's header row: A REF_AREA, B SEX, C AGE, D CBR, E SOURCE … H 2015 …; a
+    # focal point who copies the SEX column into N leaves two SEX columns: which one counts
+    # is anyone's guess, so the workbook is refused, naming both.
+    data = with_header(template, {"N6": "SEX", "E6": "NOTE_SOURCE"})
+    with pytest.raises(MalformedData) as caught:
+        read_all(data, store, name="nso.xlsx")
+    assert caught.value.where == "nso.xlsx: sheet Data!F6"
+    assert "NOTE_SOURCE appears twice in the header row (E6 and F6)" in caught.value.message
+    data = with_header(template, {"N6": "SEX"})
+    with pytest.raises(MalformedData) as caught:
+        read_all(data, store, name="nso.xlsx")
+    assert caught.value.where == "nso.xlsx: sheet Data!N6"
+    assert "column SEX appears twice in the header row (B6 and N6)" in caught.value.message
+
+
 def test_zip_that_is_not_a_workbook(store: StructureStore) -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
