@@ -19,7 +19,7 @@ by the caller.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -54,8 +54,9 @@ class Location(BaseModel):
     component: str | None = None
     value: str | None = None
 
-    def describe(self) -> str:
-        """A short English phrase: ``row 7, series PHL.A.…, period 2020, SEX = "SEX_FEM"``."""
+    def describe(self, periods: Sequence[str] = ()) -> str:
+        """A short English phrase: ``row 7, series PHL.A.…, period 2020, SEX = "SEX_FEM"``;
+        with ``periods`` (an issue found alike in several), ``periods 2015, 2016, 2017``."""
         parts: list[str] = []
         if self.file:
             parts.append(f"file {self.file}")
@@ -69,7 +70,11 @@ class Location(BaseModel):
             parts.append(f"row {self.row}")
         if self.series_key:
             parts.append(f"series {self.series_key}")
-        if self.period:
+        if len(periods) > 1:
+            listed = ", ".join(periods[:_PERIODS_LISTED])
+            more = len(periods) - _PERIODS_LISTED
+            parts.append(f"periods {listed}" + (f" and {more} more" if more > 0 else ""))
+        elif self.period:
             parts.append(f"period {self.period}")
         if self.component:
             shown = f' = "{self.value}"' if self.value is not None else ""
@@ -182,11 +187,12 @@ class Report(BaseModel):
             severity = examples[0].severity.value if examples else "error"
             title = self.titles.get(code, code)
             lines += ["", f"[{severity}] {code}: {title} ({_n(total, 'time')})"]
-            for number, issue in enumerate(examples[:max_examples], 1):
-                lines.append(f"  {number}. {issue.location.describe()}: {issue.message}")
+            shown, standing = _examples(examples, max_examples)
+            for number, (issue, where) in enumerate(shown, 1):
+                lines.append(f"  {number}. {where}: {issue.message}")
                 if issue.suggestion:
                     lines.append(f"     Suggestion: {issue.suggestion}")
-            more = total - min(len(examples), max_examples)
+            more = total - standing
             if more > 0:
                 lines.append(f"  … and {more:,} more.")
         if not self.counts.by_code:
@@ -199,7 +205,7 @@ class Report(BaseModel):
         body = [f"<h1>{esc(self._title())}</h1>", f"<p class=verdict>{esc(self.verdict())}</p>"]
         columns = ("Where", "Message", "Expected", "Suggestion")
         for code in self.codes():
-            examples = self.by_code(code)[:max_examples]
+            examples, standing = _examples(self.by_code(code), max_examples)
             total = self.counts.by_code[code]
             title = f"{code}: {self.titles.get(code, code)} ({_n(total, 'time')})"
             body.append(f"<h2 id={esc(code, quote=True)}>{esc(title)}</h2>")
@@ -207,15 +213,15 @@ class Report(BaseModel):
                 "<tr>"
                 + "".join(
                     f"<td>{esc(cell or '')}</td>"
-                    for cell in (i.location.describe(), i.message, i.expected, i.suggestion)
+                    for cell in (where, i.message, i.expected, i.suggestion)
                 )
                 + "</tr>"
-                for i in examples
+                for i, where in examples
             )
             head = "".join(f"<th>{c}</th>" for c in columns)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-            if total > len(examples):
-                body.append(f"<p>… and {total - len(examples):,} more.</p>")
+            if total > standing:
+                body.append(f"<p>… and {total - standing:,} more.</p>")
         style = (
             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:.3em;text-align:left}"
@@ -236,9 +242,8 @@ class Report(BaseModel):
         for code in self.codes():
             total = self.counts.by_code[code]
             texts = [f"{code}: {self.titles.get(code, code)} ({_n(total, 'time')})"]
-            texts += [
-                f"{i.location.describe()}: {i.message}" for i in self.by_code(code)[:max_examples]
-            ]
+            shown, _ = _examples(self.by_code(code), max_examples)
+            texts += [f"{where}: {i.message}" for i, where in shown]
             messages.append(_error_message(code, texts))
         if not messages:
             messages.append(_error_message("valid", [self.verdict()]))
@@ -246,6 +251,41 @@ class Report(BaseModel):
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<mes:Error xmlns:mes="{_MES}" xmlns:com="{_COM}">{"".join(messages)}</mes:Error>\n'
         ).encode()
+
+
+#: periods named one by one where one issue is shown for several
+_PERIODS_LISTED = 8
+
+
+def _examples(issues: list[Issue], limit: int) -> tuple[list[tuple[Issue, str]], int]:
+    """Up to ``limit`` examples to show, each (issue, where it is), and how many of ``issues``
+    they stand for.
+
+    Why: one wrong code in a row of an Excel workbook is one issue per year of the row, all at
+    the same cell: a focal point should see it once, with its years. Issues that follow one
+    another and differ in their period only are shown as one (the JSON report keeps each).
+    """
+    groups: list[tuple[Issue, list[str]]] = []
+    standing = 0
+    for issue in issues:
+        if groups and _alike(groups[-1][0], issue):
+            groups[-1][1].append(issue.location.period or "")
+        elif len(groups) == limit:
+            break
+        else:
+            groups.append((issue, [issue.location.period or ""]))
+        standing += 1
+    return [(i, i.location.describe(periods)) for i, periods in groups], standing
+
+
+def _alike(first: Issue, other: Issue) -> bool:
+    """The same issue at the same place, in another period."""
+    if first.location.period is None or other.location.period is None:
+        return False
+    unperiodic = {"period": None}
+    return first.model_copy(
+        update={"location": first.location.model_copy(update=unperiodic)}
+    ) == other.model_copy(update={"location": other.location.model_copy(update=unperiodic)})
 
 
 _MES = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"

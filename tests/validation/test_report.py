@@ -77,6 +77,35 @@ def test_text(big_report: Report) -> None:
     assert "and 9,996 more." in text
 
 
+def test_one_issue_in_several_periods_is_shown_once() -> None:
+    """A wrong code in an Excel row is one issue per year of the row, all at its cell: the
+    renderings show it once with its years (and count each); other cells stay apart."""
+    builder = ReportBuilder(max_issues=100)
+
+    def wrong(cell: str, period: str) -> Issue:
+        where = Location(sheet="Data", cell=cell, period=period, component="SEX", value="SEX_FEM")
+        return Issue(
+            code="unknown-code", severity=Severity.ERROR, message="not a code", location=where
+        )
+
+    for period in ("2015", "2016", "2017"):
+        builder.add(wrong("B7", period))
+    builder.add(wrong("B8", "2015"))
+    for year in range(2000, 2012):
+        builder.add(wrong("B9", str(year)))
+    report = builder.build()
+    assert len(report.by_code("unknown-code")) == 16  # the JSON keeps each
+    text = report.to_text(max_examples=2)
+    assert "(16 times)" in text
+    assert '  1. sheet Data cell B7, periods 2015, 2016, 2017, SEX = "SEX_FEM": not a code' in text
+    assert '  2. sheet Data cell B8, period 2015, SEX = "SEX_FEM": not a code' in text
+    assert "… and 12 more." in text
+    assert "periods 2000, 2001, 2002, 2003, 2004, 2005, 2006, 2007 and 4 more" in (report.to_text())
+    page = report.to_html()
+    assert page.count("<tr><td>") == 3
+    assert "… and" not in page
+
+
 def test_json_round_trips(big_report: Report) -> None:
     again = Report.model_validate_json(big_report.to_json())
     assert again == big_report
