@@ -64,8 +64,10 @@ _Clean = tuple[
 ]
 
 
-#: Longest run whose mappings a consistency verdict remembers (bounds the memo's memory).
-_TIMED_SIZE = 256
+#: Longest run whose periods, years or mappings a memo keeps: a memo holds at most
+#: ``MEMO_SIZE`` entries of this many (a few MB); longer runs are worked out each time, which
+#: their length pays for.
+_MEMO_RUN = 256
 #: a consistency verdict remembered (see ``Batch._consistent_in_time``)
 _Timed = tuple[int, Mapping[str, str], tuple[Mapping[str, str], ...]]
 
@@ -290,10 +292,11 @@ class Batch:
                 combined = -1  # a period twice in the run
         elif any(bits):
             combined = -1
-        if len(self._periods) >= MEMO_SIZE:
-            self._periods.clear()
         found = (list(periods), [y for y, _ in entries], combined, periods)
-        self._periods[memo_key] = found
+        if len(periods) <= _MEMO_RUN:
+            if len(self._periods) >= MEMO_SIZE:
+                self._periods.clear()
+            self._periods[memo_key] = found
         self._last = (clean, found)
         return found
 
@@ -352,7 +355,7 @@ class Batch:
             return True
         if not all(map(is_, map(memo.get, periods), mappings)):
             return False
-        if one or len(mappings) <= _TIMED_SIZE:
+        if len(mappings) <= _MEMO_RUN:  # (the key holds the periods too)
             if len(self._timed) >= MEMO_SIZE:
                 self._timed.clear()
             self._timed[memo_key] = (self.p.memo_writes, first, () if one else mappings)
@@ -419,6 +422,9 @@ class Batch:
         if values[missing - 1] is None and values[:missing].count(None) == missing:
             if not (explained or all(map(_STATUS, mappings[:missing]))):
                 return None
+            present = cast("tuple[str, ...]", values[missing:])
+            if len(periods) > _MEMO_RUN:
+                return present, periods[missing:], years[missing:], locations[missing:]
             known = self._cut.get((id(periods), missing))
             if known is None or known[0] is not periods:
                 if len(self._cut) >= MEMO_SIZE:
@@ -428,7 +434,6 @@ class Batch:
                     periods[missing:],
                     years[missing:],
                 )
-            present = cast("tuple[str, ...]", values[missing:])
             return present, known[1], known[2], locations[missing:]
         if not (explained or all(map(_STATUS, compress(mappings, map(not_, values))))):
             return None
@@ -525,6 +530,8 @@ class Batch:
     def _all_years(self, years: list[int]) -> bool:
         """Whether every period is a year (none is -1). Runs share their lists of years (see
         ``_known_periods``): the answer is remembered per list."""
+        if len(years) > _MEMO_RUN:
+            return -1 not in years
         known = self._years.get(id(years))
         if known is None or known[0] is not years:
             if len(self._years) >= MEMO_SIZE:
