@@ -16,32 +16,27 @@ remembered as clean: periods per FREQ, attribute mappings, consistency slots.
 
 from __future__ import annotations
 
-import re
 from array import array
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from functools import reduce
 from itertools import compress, repeat
-from json import JSONDecoder
-from json.scanner import make_scanner
-from operator import contains, is_, is_not, itemgetter, methodcaller, not_, or_, truediv
-from typing import TYPE_CHECKING, Any, cast
+from operator import contains, is_, is_not, methodcaller, not_, or_, truediv
+from typing import TYPE_CHECKING, cast
 
 from exchange.model.records import Observation
 from exchange.validation.catalogue import Place, Probe
 from exchange.validation.ilms_columns import SEPARATOR, Run
-from exchange.validation.ilms_totals import HALF_UNITS
-from exchange.validation.lanes import pack
+from exchange.validation.run_values import RunValues
 
 if TYPE_CHECKING:
     from exchange.validation.exact import PeriodEntry
     from exchange.validation.pipeline import Handles, Pipeline, Series
 
-__all__ = ["MEMO_SIZE", "Batch", "plain_values"]
+__all__ = ["MEMO_SIZE", "Batch"]
 
 #: Attribute mappings remembered by identity (readers that build a mapping per observation
 #: would otherwise keep every one alive).
 MEMO_SIZE = 4096
-_AFTER_DOT = itemgetter(2)
 _STATUS = methodcaller("get", "OBS_STATUS")
 _FAIL = -2  # no common decimals limit: not a limit value (those are None or >= 0)
 #: a run's periods known clean: (the period texts, their years, their duplicate bits or 0/-1,
@@ -50,7 +45,7 @@ _Known = tuple[list[str | None], list[int], int, tuple[str | None, ...]]
 #: the observations with a value: values, periods, years, locations (see ``_with_values``)
 _Present = tuple[Sequence[str], list[str | None], list[int], tuple[str | None, ...]]
 #: a clean run's observations with a number: periods, years, values and their scale (see
-#: ``plain_values``), the values in lanes (or None), half units, the values joined by "|"
+#: ``run_values.plain_values``), the values in lanes (or None), half units, the values joined by "|"
 #: (None when the lanes give them back), locations
 _Clean = tuple[
     list[str | None],
@@ -115,57 +110,12 @@ def _joined_locations(
     return joined if joined.count(SEPARATOR) == len(locations) - 1 else locations
 
 
-#: JSON's scanner itself (C): ``json.loads`` adds two Python calls and a whitespace match, a
-#: fifth of the time for a run's values
-_scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(cast("Any", JSONDecoder()))
-
-
-def plain_values(text: str, decimals: int) -> tuple[Sequence[float], int, int | None, bool]:
-    """The values of ``text`` — plain numbers (digits, a dot) with exactly ``decimals``
-    decimals, joined by "|" — as integers in units of the last decimal, with their scale
-    (10 to the power ``decimals``) and packed in lanes (:mod:`~exchange.validation.lanes`);
-    when one does not fit a lane (16 digits or more), as floats with a scale of 1 and no lanes.
-    The last item says whether ``lanes.written`` gives ``text`` back (no value has a leading
-    zero), so that it need not be kept.
-    Either way, each value divided by the scale is the same double as ``float`` of its text
-    (a quotient of integers is correctly rounded, as ``float`` of a decimal text is).
-
-    Why integers: ``float`` is the costliest step of the batch path (~0.18 µs a value), and
-    ``int`` reads the digits without the dot in less than half that. The totals are then
-    checked in lanes, exactly, and the other checks divide the few values they compare.
-    ``json.loads`` reads a list of integers a fifth faster than ``int`` one by one, but JSON has
-    no leading zeros (``0.5`` is ``05`` without its dot): those go the ``int`` way.
-    """
-    digits = text.replace(".", "") if decimals else text
-    zeros = "|0" in digits or (digits[0] == "0" and digits[1:2] not in ("", "|"))
-    try:
-        if zeros:
-            integers = list(map(int, digits.split("|")))
-        else:
-            integers = _scan_json(f"[{digits.replace('|', ',')}]", 0)[0]
-    except (ValueError, OverflowError):  # more digits than ``int`` reads
-        return list(map(float, text.split("|"))), 1, None, False
-    scale = 10**decimals
-    lanes = pack(integers)
-    if lanes is None:
-        return list(map(truediv, integers, repeat(scale))), 1, None, False
-    return integers, scale, lanes, not zeros
-
-
-def _joined(one: str) -> re.Pattern[str]:
-    """``one`` value, then more after "|". Possessive (``*+``, ``++``): a value's digits can
-    only be followed by a dot, a "|" or the end, so giving some back never helps a full match,
-    and not keeping the points to go back to halves the time of the match."""
-    return re.compile(rf"{one}(?:\|{one})*+")
-
-
 class Batch:
     """Vouches for runs of one series (see the module docs)."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
         rules, change = pipeline.rules, pipeline.change
-        self.rate = rules.rate if rules is not None else False
         self.factor, self.low = (change.factor, change.low) if change else (0.0, 0.0)
         self.least = change.min_value if change is not None else 0.0
         self.probe = Probe()
@@ -174,9 +124,7 @@ class Batch:
         self.codes: tuple[Container[str], ...] = tuple(
             _Any() if d.codes is None else d.codes for d in pipeline.schema.dimensions
         )
-        #: values joined by "|": exactly d decimals; at most ``limit`` (None: any)
-        self._exactly: dict[int, re.Pattern[str]] = {}
-        self._at_most: dict[int | None, re.Pattern[str]] = {}
+        self.values = RunValues(rate=rules.rate if rules is not None else False)
         self._periods: dict[tuple[int, tuple[str | None, ...]], _Known] = {}
         self._last: tuple[dict[str, PeriodEntry], _Known] | None = None  # the last answer
         #: list of years → (it, whether every period is a year)
@@ -251,7 +199,7 @@ class Batch:
         if with_values is None:
             return None
         present, same_periods, years, locations = with_values
-        found = self._numbers(present, limit)
+        found = self.values.read(present, limit)
         if found is None:
             return None
         numbers, scale, lanes, halves, texts = found
@@ -443,53 +391,6 @@ class Batch:
             list(compress(years, values)),
             tuple(compress(locations, values)),
         )
-
-    def _numbers(
-        self, present: Sequence[str], limit: int | None
-    ) -> tuple[Sequence[float], int, int | None, float | list[float | None], str | None] | None:
-        """The values and their scale (see :func:`plain_values`), in lanes when they all have
-        as many decimals (else None), the half unit of their last decimal (one if they all
-        have as many decimals, else one per value) and the values joined by "|", if every one
-        is a plain number with at most ``limit`` decimals (and, in a rate table, below 100)."""
-        if not present:
-            return [], 1, None, 0.0, None
-        text = "|".join(present)
-        first = present[0]
-        dot = first.find(".")
-        decimals = len(first) - dot - 1 if dot >= 0 else 0
-        halves: float | list[float | None]
-        if (limit is None or decimals <= limit) and self._exact(decimals).fullmatch(text):
-            if decimals >= len(HALF_UNITS):
-                return None
-            halves = HALF_UNITS[decimals]
-            numbers, scale, lanes, written = plain_values(text, decimals)
-            kept = None if written else text  # (the lanes give the texts back)
-        elif self._upto(limit).fullmatch(text):
-            counts = map(len, map(_AFTER_DOT, map(str.partition, present, repeat("."))))
-            try:
-                halves = list(map(HALF_UNITS.__getitem__, counts))
-            except IndexError:
-                return None
-            numbers, scale, lanes, kept = list(map(float, present)), 1, None, text
-        else:
-            return None
-        if self.rate and max(numbers) / scale >= 100:
-            return None
-        return numbers, scale, lanes, halves, kept
-
-    def _exact(self, decimals: int) -> re.Pattern[str]:
-        found = self._exactly.get(decimals)
-        if found is None:
-            one = rf"[0-9]++\.[0-9]{{{decimals}}}" if decimals else "[0-9]++"
-            found = self._exactly[decimals] = _joined(one)
-        return found
-
-    def _upto(self, limit: int | None) -> re.Pattern[str]:
-        found = self._at_most.get(limit)
-        if found is None:
-            after = "[0-9]*+" if limit is None else f"[0-9]{{0,{limit}}}+"
-            found = self._at_most[limit] = _joined(rf"[0-9]++(?:\.{after})?+")
-        return found
 
     def _steady(
         self, series: Series, years: list[int], values: Sequence[float], scale: int

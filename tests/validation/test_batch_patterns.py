@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange.validation.batch import Batch
+from exchange.validation.run_values import RunValues
 
 _TEXT = st.text("0123456789.|-e ", max_size=14)
 
@@ -28,26 +28,19 @@ def _plain_upto(limit: int | None) -> re.Pattern[str]:
 @pytest.mark.parametrize("decimals", [0, 1, 3])
 @given(text=_TEXT)
 def test_exact_decimals_pattern(decimals: int, text: str) -> None:
-    ours = Batch._exact(_bare(), decimals)
+    ours = RunValues(rate=False).exact(decimals)
     assert bool(ours.fullmatch(text)) == bool(_plain_exact(decimals).fullmatch(text))
 
 
 @pytest.mark.parametrize("limit", [None, 0, 2])
 @given(text=_TEXT)
 def test_at_most_decimals_pattern(limit: int | None, text: str) -> None:
-    ours = Batch._upto(_bare(), limit)
+    ours = RunValues(rate=False).upto(limit)
     assert bool(ours.fullmatch(text)) == bool(_plain_upto(limit).fullmatch(text))
 
 
 def test_examples() -> None:
-    assert Batch._exact(_bare(), 1).fullmatch("614.6|12.0|0.5")
-    assert not Batch._exact(_bare(), 1).fullmatch("614.6|12|0.5")
-    assert Batch._upto(_bare(), 2).fullmatch("614.6|12|0.55")
-    assert not Batch._upto(_bare(), 2).fullmatch("614.6|12|0.555")
-
-
-def _bare() -> Batch:
-    """A Batch with only its pattern caches (the pattern methods use nothing else)."""
-    batch = Batch.__new__(Batch)
-    batch._exactly, batch._at_most = {}, {}
-    return batch
+    assert RunValues(rate=False).exact(1).fullmatch("614.6|12.0|0.5")
+    assert not RunValues(rate=False).exact(1).fullmatch("614.6|12|0.5")
+    assert RunValues(rate=False).upto(2).fullmatch("614.6|12|0.55")
+    assert not RunValues(rate=False).upto(2).fullmatch("614.6|12|0.555")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange.validation.batch import plain_values
 from exchange.validation.ilms_totals import _adds_up
 from exchange.validation.lanes import below, hold, pack
+from exchange.validation.run_values import plain_values
 
 #: values as integers in tenths: small ones, and near the largest a lane holds
 _VALUE = st.one_of(st.integers(0, 2_000), st.integers(2**55 - 1_000, 2**56 - 1))

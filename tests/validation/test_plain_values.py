@@ -10,8 +10,8 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange.validation.batch import plain_values
 from exchange.validation.lanes import pack, unpack, written
+from exchange.validation.run_values import plain_values
 
 #: plain numbers: digits, then (with decimals) a dot and exactly that many digits
 _DIGITS = st.text("0123456789", min_size=1, max_size=25)
