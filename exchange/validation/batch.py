@@ -5,7 +5,9 @@ observation — more than reading it. Within a run of one series (the usual shap
 the key is fixed and most observations are clean, so "is every observation of this run clean?"
 can be answered over the run's columns with machine loops: ``map`` over dicts of known-clean
 periods, one regular expression over the joined values (plain numbers with at most the allowed
-decimals), ``max`` for rates, a bit mask for duplicate years, ratios for year-on-year change.
+decimals) and one scan reading them as integers (:mod:`~exchange.validation.run_values`), a bit
+mask for duplicate years, ratios for year-on-year change; the run is kept for the totals with its
+values in lanes (:mod:`~exchange.validation.lanes`).
 
 :meth:`Batch.run` only ever answers "clean" (and then records the run: duplicates, total
 cells, the last year and value) or "not sure" (records nothing, and the run goes through the
