@@ -80,13 +80,19 @@ class GroupRules:
         self.unchecked = 0  # groups dropped before they could be checked
         self.last: tuple[str, ...] | None = None  # the key of the last observation added
         self._plans: dict[tuple[str, ...], Plan] = {}
+        #: the dimensions whose codes may take part in a total (a new series asks only these)
+        self._classified = tuple(
+            i
+            for i, d in enumerate(schema.dimensions)
+            if d.codes is None or not d.codes.isdisjoint(VERSION_OF)
+        )
 
     def slots(self, key: tuple[str, ...]) -> tuple[Slot, ...]:
         """The groups an observation with this series key takes part in."""
         return tuple(
-            (index, key[:index] + _STAR + key[index + 1 :], code)
-            for index, code in enumerate(key)
-            if code in VERSION_OF
+            (index, key[:index] + _STAR + key[index + 1 :], key[index])
+            for index in self._classified
+            if index < len(key) and key[index] in VERSION_OF
         )
 
     def handles(self, slots: tuple[Slot, ...]) -> tuple[tuple[Columns, str], ...]:
