@@ -93,18 +93,35 @@ def sniff_root(
     (an SDMX-ML 3.0 ``StructureSpecificData`` is not a 2.1 one, nor the reverse); with ``strict``
     the root must be declared in this dialect's message namespace (as far as the first bytes show).
     """
+    found = root_element(head)
+    if found is None or found[0] not in roots:
+        return False
+    namespace = found[1]
+    if strict:
+        return namespace == dialect.message
+    return namespace not in {d.message for d in (ML21, ML30) if d != dialect}
+
+
+def root_element(head: bytes) -> tuple[str, str | None] | None:
+    """The local name of the XML root element in the first bytes, and its namespace if its tag
+    declares it there; None if no element shows."""
     text = head.lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace")
-    for match in re.finditer(r"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)[\s>/]", text):
-        if match.group(2) not in roots:  # the first element is the root
-            return False
-        prefix = f":{match.group(1)[:-1]}" if match.group(1) else ""
-        tag = text[match.end() - 1 :].partition(">")[0]
-        declared = re.search(rf"\sxmlns{re.escape(prefix)}\s*=\s*([\"'])(.*?)\1", tag)
-        namespace = declared.group(2) if declared is not None else None
-        if strict:
-            return namespace == dialect.message
-        return namespace not in {d.message for d in (ML21, ML30) if d != dialect}
-    return False
+    match = re.search(r"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)[\s>/]", text)
+    if match is None:
+        return None
+    prefix = f":{match.group(1)[:-1]}" if match.group(1) else ""
+    tag = text[match.end() - 1 :].partition(">")[0]
+    declared = re.search(rf"\sxmlns{re.escape(prefix)}\s*=\s*([\"'])(.*?)\1", tag)
+    return match.group(2), declared.group(2) if declared is not None else None
+
+
+def other_message(head: bytes) -> str | None:
+    """The root's name when the first bytes are an SDMX-ML message we do not read as data (a
+    ``Structure``, an ``Error``…: a data root would have been recognised first), else None."""
+    found = root_element(head)
+    if found is None or found[1] not in {ML21.message, ML30.message}:
+        return None
+    return found[0]
 
 
 def iterparse(source: BinaryIO) -> Any:

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from exchange.errors import InvalidRequest, MalformedData, NotFound
 from exchange.formats import registry
 from exchange.formats.compression import open_decompressed
+from exchange.formats.ml21_common import other_message
 from exchange.formats.registry import DataFormat, Resolver
 from exchange.model.catalog import SchemaSource
 from exchange.model.records import DataStream, Observation
@@ -41,6 +42,13 @@ def resolver_for(store: SchemaSource, dataflow: str | None = None) -> Resolver:
     return resolve
 
 
+#: what SDMX-ML messages that are not data hold (see ``detect_format``)
+_HOLDS = {
+    "Structure": "structures (data structure definitions, codelists, dataflows)",
+    "Error": "an error a server answered",
+}
+
+
 def detect_format(head: bytes, name: str, explicit: str | None = None) -> DataFormat:
     """The explicit format, else the one the content looks like, else the extension's."""
     if explicit:
@@ -48,6 +56,15 @@ def detect_format(head: bytes, name: str, explicit: str | None = None) -> DataFo
     found = registry.sniff(head)
     if found is not None:
         return found
+    other = other_message(head)
+    if other is not None:
+        holds = _HOLDS.get(other, "no observations")
+        raise MalformedData(
+            f"this is an SDMX-ML {other} message: it holds {holds}, not data. Send a data message"
+            " (GenericData, StructureSpecificData, SDMX-CSV, SDMX-JSON or the Excel template);"
+            " structures go with --structure",
+            where=name,
+        )
     suffix = PurePath(name).suffix.lower()
     for fmt in registry.FORMATS:
         if suffix in fmt.extensions:
