@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Debian's Chromium when it is missing, for the browser test of the web page
-# (tests/server/test_page_browser.py drives it over the DevTools protocol). Set
+# (tests/server/push/test_page_browser.py drives it over the DevTools protocol). Set
 # ILMS_SKIP_BROWSER=1 to skip; without root or apt the test is skipped, loudly.
 set -euo pipefail
 

@@ -20,17 +20,10 @@ from tests.server.push_support import (
     bearer,
     core,
     cube,
-    database_url,  # noqa: F401 - fixtures
-    empty_store,  # noqa: F401 - autouse
-    live,  # noqa: F401 - fixtures
     message,
     push,
-    push_app,  # noqa: F401
     read_answer,
-    schema,  # noqa: F401
     stored,
-    tokens,  # noqa: F401
-    upload_dir,  # noqa: F401
     wait_final,
 )
 
@@ -39,10 +32,10 @@ SOURCE = "SOURCE"
 
 
 def test_pushed_csv_comes_back_identical_in_another_format(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     rows = cube("PHL")
     answer = push(live, tokens.phl, message(schema, rows))
@@ -62,10 +55,10 @@ def test_pushed_csv_comes_back_identical_in_another_format(
 
 
 def test_updated_after_shows_exactly_the_second_push(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     first = [o for o in cube("PHL") if o.period == "2023"]
     second = [o for o in cube("PHL") if o.period == "2024"]
@@ -82,10 +75,10 @@ def test_updated_after_shows_exactly_the_second_push(
 
 
 def test_merge_keeps_what_replace_removes_and_delete_tombstones(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     rows = cube("PHL")
     assert push(live, tokens.phl, message(schema, rows)).status_code == 201
@@ -113,10 +106,10 @@ def test_merge_keeps_what_replace_removes_and_delete_tombstones(
 
 
 def test_one_bad_code_among_many_rejects_the_whole_file(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     before = [o for o in cube("PHL") if o.period == "2023"]
     assert push(live, tokens.phl, message(schema, before)).status_code == 201
@@ -148,10 +141,10 @@ def test_one_bad_code_among_many_rejects_the_whole_file(
 
 
 def test_a_provider_pushing_another_countrys_rows_is_forbidden(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     mys = message(schema, cube("MYS"))
     answer = push(live, tokens.phl, mys)
@@ -165,9 +158,9 @@ def test_a_provider_pushing_another_countrys_rows_is_forbidden(
 
 
 def test_no_provision_agreement_is_forbidden_before_reading(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    schema: Schema,
 ) -> None:
     answer = push(live, tokens.nowhere, message(schema, cube("PHL")[:10]))
     assert answer.status_code == 403
@@ -177,10 +170,10 @@ def test_no_provision_agreement_is_forbidden_before_reading(
 
 
 def test_the_same_file_twice_has_no_second_effect(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     body = message(schema, cube("PHL"))
     first = push(live, tokens.phl, body).json()
@@ -199,10 +192,10 @@ def test_the_same_file_twice_has_no_second_effect(
 
 
 def test_a_dry_run_validates_and_writes_nothing(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     answer = push(live, tokens.phl, message(schema, cube("PHL")), dryRun="true")
     assert answer.status_code == 200
@@ -213,10 +206,10 @@ def test_a_dry_run_validates_and_writes_nothing(
 
 
 def test_async_answers_at_once_then_the_log_reaches_stored(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     answer = push(live, tokens.phl, message(schema, cube("PHL")), **{"async": "true"})
     assert answer.status_code == 202
@@ -237,9 +230,9 @@ def test_async_answers_at_once_then_the_log_reaches_stored(
 
 
 def test_the_log_shows_a_provider_its_own_and_an_admin_all(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    schema: Schema,
 ) -> None:
     push(live, tokens.phl, message(schema, cube("PHL")))
     push(live, tokens.mys, message(schema, cube("MYS")), dryRun="true")
@@ -266,10 +259,10 @@ def test_the_log_shows_a_provider_its_own_and_an_admin_all(
 
 
 def test_too_many_submissions_at_once_is_503_with_retry_after(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     slots = push_app.state.workers.slots
     taken = [slots.acquire(blocking=False) for _ in range(2)]
@@ -283,10 +276,10 @@ def test_too_many_submissions_at_once_is_503_with_retry_after(
 
 
 def test_gzip_multipart_and_names_in_any_alphabet(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     rows = cube("PHL")
     packed = gzip.compress(message(schema, rows))
@@ -320,10 +313,10 @@ def test_gzip_multipart_and_names_in_any_alphabet(
 
 
 def test_two_pushes_at_once_both_land_whole(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     bodies = {tokens.phl: message(schema, cube("PHL")), tokens.mys: message(schema, cube("MYS"))}
     with ThreadPoolExecutor(2) as pool:
@@ -337,10 +330,10 @@ def test_two_pushes_at_once_both_land_whole(
 
 
 def test_a_file_naming_another_table_is_not_stored_under_this_one(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     other = "DF_MST_TEAP_SEX_AGE_CBR_NB"  # same DSD, another measure: valid there
     body = message(schema, cube("PHL")).replace(b"MST_TEMP", b"MST_TEAP")

@@ -18,15 +18,8 @@ from tests.server.push_support import (
     FLOW,
     Tokens,
     cube,
-    database_url,  # noqa: F401 - fixtures
-    empty_store,  # noqa: F401 - autouse
-    live,  # noqa: F401 - fixtures
     message,
-    push_app,  # noqa: F401
-    schema,  # noqa: F401
     stored,
-    tokens,  # noqa: F401
-    upload_dir,  # noqa: F401
 )
 
 EXECUTABLE = chromium()
@@ -65,10 +58,10 @@ def _submit(browser: Browser, token: str, path: Path) -> str:
 
 def test_a_focal_point_checks_then_submits(
     browser: Browser,
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
     tmp_path: Path,
 ) -> None:
     good, bad = _files(tmp_path, schema)
@@ -95,8 +88,8 @@ def test_a_focal_point_checks_then_submits(
 
 def test_a_wrong_token_is_said_plainly(
     browser: Browser,
-    live: str,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    schema: Schema,
     tmp_path: Path,
 ) -> None:
     good, _ = _files(tmp_path, schema)

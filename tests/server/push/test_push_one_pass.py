@@ -23,16 +23,9 @@ from tests.server.push_support import (
     Tokens,
     core,
     cube,
-    database_url,  # noqa: F401 - fixtures
-    empty_store,  # noqa: F401 - autouse
-    live,  # noqa: F401 - fixtures
     message,
     push,
-    push_app,  # noqa: F401
-    schema,  # noqa: F401
     stored,
-    tokens,  # noqa: F401
-    upload_dir,  # noqa: F401
 )
 
 PER_YEAR = len(AREAS) * len(SEXES) * 34 * len(PLACES)
@@ -93,10 +86,10 @@ class _Reader(threading.Thread):
 
 
 def test_a_bad_code_in_the_last_row_rolls_back_what_was_written(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data: DataStore = push_app.state.data
@@ -116,10 +109,10 @@ def test_a_bad_code_in_the_last_row_rolls_back_what_was_written(
 
 
 def test_a_total_found_wrong_at_the_end_rolls_back_the_whole_file(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data: DataStore = push_app.state.data
@@ -137,10 +130,10 @@ def test_a_total_found_wrong_at_the_end_rolls_back_the_whole_file(
 
 
 def test_readers_see_a_valid_push_whole_or_not_at_all(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     data: DataStore = push_app.state.data
     assert push(live, tokens.phl, message(schema, cube("PHL"))).status_code == 201

@@ -14,12 +14,6 @@ from tests.server.push_support import (
     CSV,
     Tokens,
     bearer,
-    database_url,  # noqa: F401 - fixtures
-    empty_store,  # noqa: F401 - autouse
-    live,  # noqa: F401 - fixtures
-    push_app,  # noqa: F401
-    tokens,  # noqa: F401
-    upload_dir,  # noqa: F401
 )
 
 NB = {"UNIT_MEASURE_TYPE": "NB", "UNIT_MEASURE": "PS", "UNIT_MULT": "3"}
@@ -37,9 +31,9 @@ def _csv(app: FastAPI, table: str, rows: list[Observation]) -> bytes:
 
 
 def test_labour_force_that_contradicts_stored_tables_is_rejected(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
 ) -> None:
     data: DataStore = push_app.state.data
     store = push_app.state.store

@@ -20,7 +20,6 @@ from exchange.storage.submissions import INTERRUPTED
 from tests.conftest import ROOT
 from tests.server.conftest import _free_port
 from tests.server.push_support import FLOW, PUSH, bearer, message
-from tests.server.test_data_support import database_url  # noqa: F401 - a fixture
 
 YEARS = 8
 _SERVER = (
@@ -70,7 +69,7 @@ def _kill_while_storing(
 
 
 @pytest.mark.slow
-def test_a_server_killed_mid_submission_keeps_none_or_all(database_url: str) -> None:  # noqa: F811
+def test_a_server_killed_mid_submission_keeps_none_or_all(database_url: str) -> None:
     data = DataStore(database_url)
     data.migrate()
     _, admin = data.tokens.create(None, admin=True)

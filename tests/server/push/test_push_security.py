@@ -21,21 +21,14 @@ from tests.server.push_support import (
     Tokens,
     bearer,
     cube,
-    database_url,  # noqa: F401 - fixtures
-    empty_store,  # noqa: F401 - autouse
-    live,  # noqa: F401
     message,
     push,
-    push_app,  # noqa: F401
-    schema,  # noqa: F401
     stored,
-    tokens,  # noqa: F401
-    upload_dir,  # noqa: F401
 )
 from tests.server.test_data_support import sdmx_error
 
 
-def _nothing_left(push_app: FastAPI, upload_dir: Path) -> None:  # noqa: F811
+def _nothing_left(push_app: FastAPI, upload_dir: Path) -> None:
     """No data, no submission, no temporary file."""
     assert stored(push_app) == set()
     assert push_app.state.data.submissions.list() == []
@@ -44,9 +37,9 @@ def _nothing_left(push_app: FastAPI, upload_dir: Path) -> None:  # noqa: F811
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic dXNlcjpwYXNz", "Bearer ilms_nope"])
 def test_no_valid_token_is_401_with_a_bearer_challenge(
-    live: str,  # noqa: F811
+    live: str,
     header: str | None,
-    schema: Schema,  # noqa: F811
+    schema: Schema,
 ) -> None:
     headers = {} if header is None else {"Authorization": header}
     answer = httpx.post(live + PUSH, content=message(schema, cube("PHL")[:3]), headers=headers)
@@ -56,10 +49,10 @@ def test_no_valid_token_is_401_with_a_bearer_challenge(
 
 
 def test_a_revoked_token_is_401_and_reading_needs_none(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     answer = push(live, tokens.revoked, message(schema, cube("PHL")))
     assert "revoked" in sdmx_error(answer, 401, 110)
@@ -68,9 +61,9 @@ def test_a_revoked_token_is_401_and_reading_needs_none(
 
 
 def test_the_token_never_appears_in_the_logs(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    schema: Schema,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     wrong = tokens.phl[:-4] + "xxxx"
@@ -86,10 +79,10 @@ def test_the_token_never_appears_in_the_logs(
 
 
 def test_an_oversized_declared_body_is_413_before_it_is_sent(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    upload_dir: Path,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    upload_dir: Path,
 ) -> None:
     """Only the headers go out: the server must answer without waiting for the body."""
     parts = urlsplit(live)
@@ -104,10 +97,10 @@ def test_an_oversized_declared_body_is_413_before_it_is_sent(
 
 
 def test_an_oversized_streamed_body_is_cut_off_at_the_limit(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    upload_dir: Path,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    upload_dir: Path,
 ) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: chunked transfer
         for _ in range(100):
@@ -119,11 +112,11 @@ def test_an_oversized_streamed_body_is_cut_off_at_the_limit(
 
 
 def test_a_client_hanging_up_mid_upload_leaves_nothing(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    upload_dir: Path,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    upload_dir: Path,
+    schema: Schema,
 ) -> None:
     body = message(schema, cube("PHL"))
     parts = urlsplit(live)
@@ -160,10 +153,10 @@ class _Listener:
 
 
 def test_xxe_in_an_uploaded_sdmx_ml_is_neither_fetched_nor_expanded(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     listener = _Listener()
     xml = message(schema, cube("PHL")[:4], "sdmx-ml-2.1-generic").decode()
@@ -186,10 +179,10 @@ def test_xxe_in_an_uploaded_sdmx_ml_is_neither_fetched_nor_expanded(
     "name", ["../../../../tmp/evil.csv", "..\\..\\windows\\evil.csv", "/etc/passwd", "..", ""]
 )
 def test_path_traversal_in_a_file_name_is_only_a_label(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    upload_dir: Path,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    upload_dir: Path,
+    schema: Schema,
     name: str,
 ) -> None:
     body = message(schema, cube("PHL")[:3])

@@ -16,16 +16,9 @@ from tests.server.push_support import (
     Tokens,
     bearer,
     cube,
-    database_url,  # noqa: F401 - fixtures
-    empty_store,  # noqa: F401 - autouse
-    live,  # noqa: F401 - fixtures
     message,
     push,
-    push_app,  # noqa: F401
-    schema,  # noqa: F401
     stored,
-    tokens,  # noqa: F401
-    upload_dir,  # noqa: F401
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -61,7 +54,7 @@ def _bad_rows() -> list[object]:
     return rows
 
 
-def test_the_page_lists_every_table_with_its_template(live: str, push_app: FastAPI) -> None:  # noqa: F811
+def test_the_page_lists_every_table_with_its_template(live: str, push_app: FastAPI) -> None:
     answer = httpx.get(live + "/")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
     page = _Page()
@@ -80,8 +73,8 @@ def test_the_page_lists_every_table_with_its_template(live: str, push_app: FastA
 
 
 def test_a_template_downloads_and_reads_back_as_an_empty_table(
-    live: str,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
+    live: str,
+    push_app: FastAPI,
 ) -> None:
     answer = httpx.get(live + f"/templates/{FLOW}.xlsx", params={"country": "PHL"})
     assert answer.status_code == 200
@@ -96,15 +89,15 @@ def test_a_template_downloads_and_reads_back_as_an_empty_table(
     assert list(stream.observations) == []
 
 
-def test_an_unknown_table_or_country_is_refused(live: str) -> None:  # noqa: F811
+def test_an_unknown_table_or_country_is_refused(live: str) -> None:
     assert httpx.get(live + "/templates/DF_NOPE.xlsx").status_code == 404
     assert httpx.get(live + f"/templates/{FLOW}.xlsx?country=ph").status_code == 400
 
 
 def test_checking_a_valid_file_stores_nothing(
-    live: str,  # noqa: F811
-    push_app: FastAPI,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    push_app: FastAPI,
+    schema: Schema,
 ) -> None:
     body = message(schema, cube("PHL"))
     answer = httpx.post(live + "/validate", content=body, headers={"Accept": "application/json"})
@@ -115,8 +108,8 @@ def test_checking_a_valid_file_stores_nothing(
 
 
 def test_checking_a_bad_file_names_the_problem_in_html(
-    live: str,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    schema: Schema,
 ) -> None:
     body = message(schema, _bad_rows())
     answer = httpx.post(
@@ -132,7 +125,7 @@ def test_checking_a_bad_file_names_the_problem_in_html(
     assert "[error] unknown-code" in text and "Did you mean" in text
 
 
-def test_checking_a_browser_form_upload(live: str, schema: Schema) -> None:  # noqa: F811
+def test_checking_a_browser_form_upload(live: str, schema: Schema) -> None:
     files = {"file": ("phl.csv", message(schema, _bad_rows()), "text/csv")}
     answer = httpx.post(live + "/validate", files=files, params={"format": "json"})
     assert answer.status_code == 200
@@ -142,16 +135,16 @@ def test_checking_a_browser_form_upload(live: str, schema: Schema) -> None:  # n
     assert report["issues"][0]["location"]["file"] in (None, "phl.csv")
 
 
-def test_checking_needs_a_file(live: str) -> None:  # noqa: F811
+def test_checking_needs_a_file(live: str) -> None:
     answer = httpx.post(live + "/validate", content=b"", headers={"Accept": "application/json"})
     assert answer.json()["valid"] is False  # an empty file is reported, not a server error
     assert httpx.post(live + "/validate?format=pdf", content=b"x").status_code == 400
 
 
 def test_a_submission_report_is_shown_to_its_provider_only(
-    live: str,  # noqa: F811
-    tokens: Tokens,  # noqa: F811
-    schema: Schema,  # noqa: F811
+    live: str,
+    tokens: Tokens,
+    schema: Schema,
 ) -> None:
     rejected = push(live, tokens.phl, message(schema, _bad_rows()))
     assert rejected.status_code == 422
