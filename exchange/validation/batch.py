@@ -205,10 +205,10 @@ class Batch:
         if found is None:
             return None
         numbers, scale, lanes, halves, texts = found
-        steady = self._steady
-        if (p.change is not None and numbers and not steady(series, years, numbers, scale)) or (
-            p.duplicates is not None and not self._new_periods(series, bits, periods)
-        ):
+        unsteady = (
+            p.change is not None and numbers and not self._steady(series, years, numbers, scale)
+        )
+        if unsteady or (p.duplicates is not None and not self._new_periods(series, bits, periods)):
             return None
         p.same_attrs, p.limit = mappings[-1], limit
         return same_periods, years, numbers, scale, lanes, halves, texts, locations
